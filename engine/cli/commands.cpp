@@ -1,0 +1,322 @@
+// The subcommands. Each opens what it needs, prints human tables or one JSON document, and lets
+// errors propagate to main(), which maps them to exit codes.
+#include "cli/commands.hpp"
+
+#include "cli/progress_printer.hpp"
+#include "plugins/registry.hpp"
+#include "report/ranking.hpp"
+#include "report/table.hpp"
+#include "run/study.hpp"
+#include "spec/experiment.hpp"
+#include "store/store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace lepton::cli {
+
+using namespace lepton::engine;
+
+namespace {
+
+StudyRecord require_study(Store& store, const std::string& name) {
+  if (auto study = store.find_study(name)) return *study;
+  std::vector<std::string> names;
+  for (const auto& s : store.list_studies()) names.push_back(s.name);
+  std::string message = "no study \"" + name + "\" in " + store.url();
+  if (auto near = closest_match(name, names)) message += " (did you mean \"" + *near + "\"?)";
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  throw ConfigError("--study", message + "; studies there: " + (list.empty() ? "none" : list));
+}
+
+std::string objective_header(const Objective& o) {
+  return o.metric + (o.direction == Direction::kMaximize ? " (max)" : " (min)");
+}
+
+std::string date_text(double unix_seconds) {
+  const std::time_t t = static_cast<std::time_t>(unix_seconds);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M", std::localtime(&t));
+  return buffer;
+}
+
+std::vector<std::string> param_names(const std::vector<TrialRecord>& trials) {
+  std::vector<std::string> names;
+  for (const auto& t : trials)
+    for (const auto& item : t.params.items())
+      if (std::find(names.begin(), names.end(), item.key()) == names.end()) names.push_back(item.key());
+  return names;
+}
+
+// The ranked table `run` ends with and `trials` prints.
+void print_trials_table(const std::vector<TrialRecord>& rows, const std::vector<Objective>& objectives,
+                        const std::string& extra_metric, std::ostream& out) {
+  const auto params = param_names(rows);
+  std::vector<std::string> header{"#", "state"};
+  for (const auto& o : objectives) header.push_back(objective_header(o));
+  const bool show_extra = !extra_metric.empty() && std::none_of(objectives.begin(), objectives.end(), [&](const Objective& o) {
+    return o.metric == extra_metric;
+  });
+  if (show_extra) header.push_back(extra_metric);
+  for (const auto& p : params) header.push_back(p);
+  header.push_back("duration");
+  TextTable table(header);
+  for (const auto& t : rows) {
+    std::vector<std::string> cells{std::to_string(t.number), to_string(t.state)};
+    for (std::size_t i = 0; i < objectives.size(); ++i)
+      cells.push_back(i < t.values.size() ? format_number(t.values[i]) : "-");
+    if (show_extra) {
+      const auto it = t.metrics.find(extra_metric);
+      cells.push_back(it == t.metrics.end() ? "-" : format_number(it->second));
+    }
+    for (const auto& p : params) cells.push_back(t.params.contains(p) ? format_value(t.params[p]) : "-");
+    cells.push_back(t.finished_at > 0 ? format_duration(t.duration()) : "-");
+    table.add_row(std::move(cells));
+  }
+  table.print(out);
+}
+
+std::map<TrialState, int> count_states(const std::vector<TrialRecord>& trials) {
+  std::map<TrialState, int> counts;
+  for (const auto& t : trials) ++counts[t.state];
+  return counts;
+}
+
+int execute(const Experiment& experiment, const std::string& storage, const std::string& study_name, int trials,
+            int parallel, bool quiet, const Registry& registry, const PreparedExperiment& prepared) {
+  auto store = open_store(storage);
+  ProgressPrinter progress(experiment.task.objectives, quiet);
+  RunOptions options{trials, parallel};
+  if (parallel > available_cores())
+    spdlog::warn("parallel {} exceeds the {} cores available; trials will share cores", parallel, available_cores());
+  const auto refused = std::count_if(registry.records().begin(), registry.records().end(),
+                                     [](const PluginRecord& r) { return !r.loaded; });
+  if (refused > 0) spdlog::warn("{} plugin(s) refused to load; `lepton plugins list` says why", refused);
+  const RunSummary summary = run_study(prepared, *store, registry, options, progress, study_name);
+
+  const auto all = store->trials(summary.study.id);
+  const auto counts = count_states(all);
+  auto ranked = rank(all, sort_key("", experiment.task.objectives, all));
+  const std::size_t shown = std::min<std::size_t>(ranked.size(), 10);
+  std::cout << "\nTop " << shown << " of " << all.size() << " trials of study " << summary.study.name << ":\n";
+  ranked.resize(shown);
+  print_trials_table(ranked, experiment.task.objectives, "", std::cout);
+  auto count = [&](TrialState s) { return counts.count(s) ? counts.at(s) : 0; };
+  std::cout << "\n" << all.size() << " trials: " << count(TrialState::kComplete) << " complete";
+  if (count(TrialState::kPruned)) std::cout << ", " << count(TrialState::kPruned) << " pruned";
+  if (count(TrialState::kFail)) std::cout << ", " << count(TrialState::kFail) << " failed";
+  if (count(TrialState::kRunning)) std::cout << ", " << count(TrialState::kRunning) << " running elsewhere";
+  std::cout << "; stored in " << store->url() << "\n";
+  std::cout << "Next: lepton best --storage " << store->url() << " --study " << summary.study.name << " --json\n";
+  return 0;
+}
+
+}  // namespace
+
+int run_command(const RunArgs& args) {
+  Experiment experiment = load_experiment(args.experiment);
+  const std::string storage = !args.storage.empty()      ? args.storage
+                              : !experiment.storage.empty() ? experiment.storage
+                                                            : kDefaultStorage;
+  const std::string study = args.study.empty() ? experiment.name : args.study;
+  const int trials = args.trials.value_or(experiment.search.trials);
+  const int parallel = args.parallel.value_or(experiment.search.parallel);
+  Registry registry;
+  registry.load_default();
+  PreparedExperiment prepared = prepare_experiment(experiment, registry);
+  return execute(prepared.experiment, storage, study, trials, parallel, args.quiet, registry, prepared);
+}
+
+int resume_command(const RunArgs& args) {
+  auto store = open_store(args.storage, OpenMode::kExisting);
+  const StudyRecord study = require_study(*store, args.study);
+  Experiment experiment = experiment_of(study);
+  const json stored_trials = store->study_attr(study.id, "trials");
+  const int trials = args.trials.value_or(stored_trials.is_number() ? stored_trials.get<int>() : experiment.search.trials);
+  const int parallel = args.parallel.value_or(experiment.search.parallel);
+  store.reset();
+  Registry registry;
+  registry.load_default();
+  PreparedExperiment prepared = prepare_experiment(experiment, registry);
+  return execute(prepared.experiment, args.storage, args.study, trials, parallel, args.quiet, registry, prepared);
+}
+
+int studies_command(const QueryArgs& args) {
+  auto store = open_store(args.storage, OpenMode::kExisting);
+  json out = json::array();
+  TextTable table({"study", "objective", "trials", "complete", "pruned", "failed", "running", "best", "created"});
+  for (const auto& study : store->list_studies()) {
+    const auto trials = store->trials(study.id);
+    const auto counts = count_states(trials);
+    auto count = [&](TrialState s) { return counts.count(s) ? counts.at(s) : 0; };
+    const auto best = best_trial(trials, study.objectives);
+    std::string objectives;
+    for (const auto& o : study.objectives) objectives += (objectives.empty() ? "" : ", ") + objective_header(o);
+    table.add_row({study.name, objectives, std::to_string(trials.size()), std::to_string(count(TrialState::kComplete)),
+                   std::to_string(count(TrialState::kPruned)), std::to_string(count(TrialState::kFail)),
+                   std::to_string(count(TrialState::kRunning)),
+                   best ? format_number(best->values.front()) + " (#" + std::to_string(best->number) + ")" : "-",
+                   date_text(study.created_at)});
+    json directions = json::array();
+    for (const auto& o : study.objectives) directions.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
+    out.push_back({{"name", study.name},
+                   {"objectives", directions},
+                   {"trials", trials.size()},
+                   {"states",
+                    {{"COMPLETE", count(TrialState::kComplete)},
+                     {"PRUNED", count(TrialState::kPruned)},
+                     {"FAIL", count(TrialState::kFail)},
+                     {"RUNNING", count(TrialState::kRunning)}}},
+                   {"best", best ? trial_to_json(*best, study.objectives) : json(nullptr)},
+                   {"created_at", study.created_at}});
+  }
+  if (args.json) {
+    std::cout << out.dump(2) << std::endl;
+  } else if (table.empty()) {
+    std::cout << "no studies in " << store->url() << std::endl;
+  } else {
+    table.print(std::cout);
+  }
+  return 0;
+}
+
+int trials_command(const QueryArgs& args) {
+  auto store = open_store(args.storage, OpenMode::kExisting);
+  const StudyRecord study = require_study(*store, args.study);
+  auto all = store->trials(study.id);
+  if (!args.state.empty()) {
+    TrialState wanted;
+    try {
+      wanted = trial_state_from_string(args.state);
+    } catch (const std::invalid_argument&) {
+      throw ConfigError("--state", "expected COMPLETE, PRUNED, FAIL, RUNNING or WAITING, got \"" + args.state + "\"");
+    }
+    all.erase(std::remove_if(all.begin(), all.end(), [&](const TrialRecord& t) { return t.state != wanted; }), all.end());
+  }
+  const SortKey key = sort_key(args.sort, study.objectives, all);
+  std::vector<TrialRecord> rows = rank(all, key);
+  if (!args.top) {  // without --top, the trials that have no value follow, by number
+    for (const auto& t : all)
+      if (std::none_of(rows.begin(), rows.end(), [&](const TrialRecord& r) { return r.number == t.number; }))
+        rows.push_back(t);
+  } else if (rows.size() > static_cast<std::size_t>(*args.top)) {
+    rows.resize(static_cast<std::size_t>(*args.top));
+  }
+  if (args.json) {
+    json out = json::array();
+    for (const auto& t : rows) out.push_back(trial_to_json(t, study.objectives));
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  if (rows.empty()) {
+    std::cout << "no trials to show in study " << study.name << std::endl;
+    return 0;
+  }
+  print_trials_table(rows, study.objectives, key.metric, std::cout);
+  return 0;
+}
+
+int best_command(const QueryArgs& args) {
+  auto store = open_store(args.storage, OpenMode::kExisting);
+  const StudyRecord study = require_study(*store, args.study);
+  const auto trials = store->trials(study.id);
+  const auto best = best_trial(trials, study.objectives);
+  if (!best) {
+    std::cerr << "error: study " << study.name << " has no COMPLETE trial yet (" << trials.size() << " trials)"
+              << std::endl;
+    return 1;
+  }
+  if (args.json) {
+    std::cout << trial_to_json(*best, study.objectives).dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << "Best trial of study " << study.name << ": #" << best->number << " of " << trials.size() << " ("
+            << format_duration(best->duration()) << ")\n\n";
+  TextTable objectives({"objective", "direction", "value"});
+  for (std::size_t i = 0; i < study.objectives.size(); ++i)
+    objectives.add_row({study.objectives[i].metric, to_string(study.objectives[i].direction),
+                        format_number(best->values.at(i), 6)});
+  objectives.print(std::cout);
+  std::cout << "\n";
+  TextTable params({"parameter", "value"});
+  for (const auto& item : best->params.items()) params.add_row({item.key(), format_value(item.value())});
+  if (!params.empty()) {
+    params.print(std::cout);
+    std::cout << "\n";
+  }
+  TextTable metrics({"metric", "validation", "test"});
+  for (const char* name : {"accuracy", "precision", "recall", "f1", "roc_auc", "loss"}) {
+    auto value = [&](const std::string& split) {
+      const auto it = best->metrics.find(split + "_" + name);
+      return it == best->metrics.end() ? std::string("-") : format_number(it->second);
+    };
+    metrics.add_row({name, value("val"), value("test")});
+  }
+  metrics.print(std::cout);
+  return 0;
+}
+
+int plugins_list_command(bool as_json) {
+  Registry registry;
+  registry.load_default();
+  json out = json::array();
+  TextTable table({"kind", "name", "version", "status", "description", "file"});
+  for (const auto& r : registry.records()) {
+    const std::string description = r.manifest.is_object() ? r.manifest.value("description", "") : "";
+    table.add_row({r.kind.empty() ? "?" : r.kind, r.name.empty() ? "?" : r.name, r.version.empty() ? "-" : r.version,
+                   r.loaded ? "ok" : "refused", description, std::filesystem::path(r.file).filename().string()});
+    out.push_back({{"kind", r.kind},
+                   {"name", r.name},
+                   {"version", r.version},
+                   {"loaded", r.loaded},
+                   {"error", r.error},
+                   {"file", r.file},
+                   {"description", description}});
+  }
+  if (as_json) {
+    std::cout << json{{"search_path", Registry::default_search_path()}, {"plugins", out}}.dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << "Plugin folders searched:";
+  for (const auto& folder : Registry::default_search_path()) std::cout << "\n  " << folder;
+  std::cout << "\n\n";
+  if (table.empty()) {
+    std::cout << "no plugins found" << std::endl;
+    return 0;
+  }
+  table.print(std::cout);
+  bool header = false;
+  for (const auto& r : registry.records()) {
+    if (r.loaded) continue;
+    if (!header) std::cout << "\nRefused:\n";
+    header = true;
+    std::cout << "  " << r.error << "\n";
+  }
+  return 0;
+}
+
+int plugins_inspect_command(const std::string& file, bool as_json) {
+  if (!std::filesystem::is_regular_file(file)) throw ConfigError("FILE", "no such plugin file: " + file);
+  Registry registry;
+  const PluginRecord& r = registry.load_file(file);
+  json out = {{"file", r.file},        {"kind", r.kind},          {"name", r.name},
+              {"version", r.version},  {"abi", kAbiVersion},      {"fingerprint", r.fingerprint},
+              {"loaded", r.loaded},    {"error", r.error},        {"manifest", r.manifest}};
+  if (as_json) {
+    std::cout << out.dump(2) << std::endl;
+  } else {
+    std::cout << "file         " << r.file << "\nkind         " << r.kind << "\nname         " << r.name
+              << "\nversion      " << r.version << "\nfingerprint  " << r.fingerprint << "\nstatus       "
+              << (r.loaded ? "ok" : "refused: " + r.error) << "\n";
+    if (r.manifest.is_object()) std::cout << "manifest\n" << r.manifest.dump(2) << "\n";
+  }
+  return r.loaded ? 0 : 2;
+}
+
+}  // namespace lepton::cli

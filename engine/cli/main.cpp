@@ -1,0 +1,134 @@
+// `lepton`: the command-line shell over the engine. Parses arguments (CLI11), runs one subcommand,
+// and maps errors to exit codes: 2 for bad input, 1 for anything else.
+#include "cli/commands.hpp"
+#include "store/store.hpp"
+
+#include <lepton/config.hpp>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+namespace {
+
+constexpr const char* kExamples = R"(
+Examples:
+  lepton run experiments/quickstart.json
+  lepton trials --storage sqlite:///lepton.db --study breast-cancer-mlp --sort val_accuracy --top 5
+  lepton best --storage sqlite:///lepton.db --study breast-cancer-mlp --json
+  lepton resume --storage sqlite:///lepton.db --study breast-cancer-mlp
+
+Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db
+Plugins: the build's plugin folder, plus folders in LEPTON_PLUGIN_PATH (colon-separated).
+Exit codes: 0 success, 2 bad input (message on stderr), 1 other failures.)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lepton::cli;
+  spdlog::set_pattern("%^%l%$: %v");
+
+  CLI::App app{"Lepton: search the hyperparameters of training, fine-tuning and distillation runs of LibTorch "
+               "models, in parallel, with every trial stored for ranking, resuming and export."};
+  app.footer(kExamples);
+  app.set_version_flag("--version", "lepton 0.1.0");
+  app.require_subcommand(1);
+
+  RunArgs run_args;
+  auto* run = app.add_subcommand("run", "Run (or continue) the study an experiment file describes");
+  run->add_option("EXPERIMENT", run_args.experiment, "Experiment file (JSON); see experiments/")->required();
+  run->add_option("--storage", run_args.storage, "Study store URL (default: the experiment's, else sqlite:///lepton.db)");
+  run->add_option("--study", run_args.study, "Study name (default: the experiment's name)");
+  run->add_option("--trials", run_args.trials, "Total trials the study should have (default: search.trials)")
+      ->check(CLI::Range(1, 10'000'000));
+  run->add_option("--parallel", run_args.parallel, "Trials at once (default: search.parallel)")->check(CLI::Range(1, 1024));
+  run->add_flag("-q,--quiet", run_args.quiet, "Print only the final table");
+  run->footer(R"(
+Runs trials until the study has its budget; a study of the same name in the store is continued.
+Example:
+  lepton run experiments/quickstart.json --trials 40 --parallel 2)");
+
+  RunArgs resume_args;
+  auto* resume = app.add_subcommand("resume", "Finish a study that was stopped or killed");
+  resume->add_option("--storage", resume_args.storage, "Study store URL")->required();
+  resume->add_option("--study", resume_args.study, "Study name")->required();
+  resume->add_option("--trials", resume_args.trials, "Raise the study's trial budget")->check(CLI::Range(1, 10'000'000));
+  resume->add_option("--parallel", resume_args.parallel, "Trials at once")->check(CLI::Range(1, 1024));
+  resume->add_flag("-q,--quiet", resume_args.quiet, "Print only the final table");
+  resume->footer(R"(
+Trials left RUNNING by a dead process are recorded as FAIL (interrupted); completed trials are kept
+and numbering continues. The experiment is the one stored with the study.
+Example:
+  lepton resume --storage sqlite:///lepton.db --study breast-cancer-mlp)");
+
+  QueryArgs studies_args;
+  auto* studies = app.add_subcommand("studies", "List the studies in a store");
+  studies->add_option("--storage", studies_args.storage, "Study store URL")->required();
+  studies->add_flag("--json", studies_args.json, "Print one JSON document");
+
+  QueryArgs trials_args;
+  auto* trials = app.add_subcommand("trials", "List a study's trials, best first");
+  trials->add_option("--storage", trials_args.storage, "Study store URL")->required();
+  trials->add_option("--study", trials_args.study, "Study name")->required();
+  trials->add_option("--sort", trials_args.sort, "Rank by this metric (default: the objective), e.g. val_f1");
+  trials->add_option("--top", trials_args.top, "Show only the N best")->check(CLI::Range(1, 1'000'000'000));
+  trials->add_option("--state", trials_args.state, "Only trials in this state: COMPLETE, PRUNED, FAIL, RUNNING");
+  trials->add_flag("--json", trials_args.json, "Print one JSON array");
+  trials->footer(R"(
+Example:
+  lepton trials --storage sqlite:///lepton.db --study breast-cancer-mlp --sort val_accuracy --top 5)");
+
+  QueryArgs best_args;
+  auto* best = app.add_subcommand("best", "Show a study's best trial: params, validation and test metrics");
+  best->add_option("--storage", best_args.storage, "Study store URL")->required();
+  best->add_option("--study", best_args.study, "Study name")->required();
+  best->add_flag("--json", best_args.json, "Print one JSON object: number, state, values, params, metrics");
+
+  auto* plugins = app.add_subcommand("plugins", "List and inspect plugins");
+  plugins->require_subcommand(0, 1);
+  bool plugins_json = false;
+  plugins->add_flag("--json", plugins_json, "Print one JSON document");
+  auto* plugins_list = plugins->add_subcommand("list", "Every plugin found, with its status (the default)");
+  plugins_list->add_flag("--json", plugins_json, "Print one JSON document");
+  std::string inspect_file;
+  auto* plugins_inspect = plugins->add_subcommand("inspect", "Load one plugin file and print its identity and manifest");
+  plugins_inspect->add_option("FILE", inspect_file, "The plugin library (.so)")->required();
+  plugins_inspect->add_flag("--json", plugins_json, "Print one JSON document");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+
+  try {
+    if (*run) return run_command(run_args);
+    if (*resume) return resume_command(resume_args);
+    if (*studies) return studies_command(studies_args);
+    if (*trials) return trials_command(trials_args);
+    if (*best) return best_command(best_args);
+    if (*plugins) {
+      if (*plugins_inspect) return plugins_inspect_command(inspect_file, plugins_json);
+      return plugins_list_command(plugins_json);
+    }
+  } catch (const lepton::ConfigError& e) {
+    const std::string where = *run ? run_args.experiment + ": " : "";
+    std::cerr << "error: " << (e.path().rfind('-', 0) == 0 ? "" : where) << e.what() << std::endl;
+    return 2;
+  } catch (const lepton::engine::StoreError& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << std::endl;
+    return 1;
+  }
+  return 1;
+}

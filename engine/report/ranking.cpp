@@ -1,0 +1,93 @@
+// Trial ordering and the JSON form of a trial that `best`, `trials --json` and exports share.
+#include "report/ranking.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lepton::engine {
+
+SortKey sort_key(const std::string& name, const std::vector<Objective>& objectives,
+                 const std::vector<TrialRecord>& trials) {
+  SortKey key;
+  if (name.empty()) {
+    key.direction = objectives.at(0).direction;
+    return key;
+  }
+  for (std::size_t i = 0; i < objectives.size(); ++i)
+    if (objectives[i].metric == name) {
+      key.objective = i;
+      key.direction = objectives[i].direction;
+      return key;
+    }
+  std::vector<std::string> available;
+  for (const auto& t : trials)
+    for (const auto& [metric, value] : t.metrics)
+      if (std::find(available.begin(), available.end(), metric) == available.end()) available.push_back(metric);
+  if (std::find(available.begin(), available.end(), name) == available.end() && !trials.empty()) {
+    std::string message = "no trial has a metric \"" + name + "\"";
+    if (auto near = closest_match(name, available)) message += " (did you mean \"" + *near + "\"?)";
+    std::string list;
+    for (const auto& a : available) list += (list.empty() ? "" : ", ") + a;
+    throw ConfigError("--sort", message + "; available: " + list);
+  }
+  key.metric = name;
+  key.direction = default_direction(name);
+  return key;
+}
+
+double sort_value(const TrialRecord& trial, const SortKey& key) {
+  if (key.metric.empty())
+    return key.objective < trial.values.size() ? trial.values[key.objective] : std::nan("");
+  const auto it = trial.metrics.find(key.metric);
+  return it == trial.metrics.end() ? std::nan("") : it->second;
+}
+
+std::vector<TrialRecord> rank(const std::vector<TrialRecord>& trials, const SortKey& key) {
+  std::vector<TrialRecord> out;
+  for (const auto& t : trials)
+    if (t.state == TrialState::kComplete && !std::isnan(sort_value(t, key))) out.push_back(t);
+  std::stable_sort(out.begin(), out.end(), [&](const TrialRecord& a, const TrialRecord& b) {
+    const double va = sort_value(a, key), vb = sort_value(b, key);
+    if (va != vb) return key.direction == Direction::kMaximize ? va > vb : va < vb;
+    return a.number < b.number;
+  });
+  return out;
+}
+
+std::optional<TrialRecord> best_trial(const std::vector<TrialRecord>& trials, const std::vector<Objective>& objectives) {
+  SortKey key;
+  key.direction = objectives.at(0).direction;
+  auto ranked = rank(trials, key);
+  if (ranked.empty()) return std::nullopt;
+  return ranked.front();
+}
+
+namespace {
+json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+}  // namespace
+
+json trial_to_json(const TrialRecord& t, const std::vector<Objective>& objectives) {
+  json values = json::object();
+  for (std::size_t i = 0; i < objectives.size() && i < t.values.size(); ++i)
+    values[objectives[i].metric] = number_or_null(t.values[i]);
+  json metrics = json::object();
+  for (const auto& [name, value] : t.metrics) metrics[name] = number_or_null(value);
+  json intermediate = json::array();
+  for (const auto& [step, value] : t.intermediate) intermediate.push_back({{"step", step}, {"value", number_or_null(value)}});
+  json out = {{"number", t.number},
+              {"state", to_string(t.state)},
+              {"values", values},
+              {"params", t.params},
+              {"metrics", metrics},
+              {"intermediate", intermediate},
+              {"seed", t.seed},
+              {"started_at", number_or_null(t.started_at)},
+              {"finished_at", t.finished_at > 0 ? number_or_null(t.finished_at) : json(nullptr)},
+              {"duration_s", t.finished_at > 0 ? number_or_null(t.duration()) : json(nullptr)},
+              {"worker", t.worker}};
+  if (!t.error.empty()) out["error"] = t.error;
+  if (!t.attrs.empty()) out["attrs"] = t.attrs;
+  return out;
+}
+
+}  // namespace lepton::engine

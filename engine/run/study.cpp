@@ -1,0 +1,365 @@
+// The scheduler: `parallel` workers in a TBB arena, each asking the searcher for a trial, training
+// it, and telling the store, with heartbeats for the trials in flight.
+#include "run/study.hpp"
+
+#include "run/history.hpp"
+#include "run/trainer.hpp"
+#include "run/worker_identity.hpp"
+#include "spec/parameters.hpp"
+
+#include <sched.h>
+#include <tbb/global_control.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace lepton::engine {
+
+namespace {
+
+constexpr std::uint64_t kTrainingStream = 1;
+constexpr std::uint64_t kSearcherStream = 2;
+constexpr auto kHeartbeatInterval = std::chrono::seconds(10);
+constexpr double kStaleAfterSeconds = 120;
+
+std::string owners_text(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+int available_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+int torch_threads_per_trial(int parallel) { return std::max(1, available_cores() / std::max(1, parallel)); }
+
+json study_spec(const Experiment& experiment) {
+  return {{"experiment", experiment.document}, {"data_dirs", experiment.data_dirs}};
+}
+
+Experiment experiment_of(const StudyRecord& study) {
+  return parse_experiment(study.spec.at("experiment"), study.spec.at("data_dirs").get<std::vector<std::string>>());
+}
+
+PreparedExperiment prepare_experiment(Experiment experiment, const Registry& registry) {
+  PreparedExperiment out;
+  const auto& e = experiment;
+  const PluginRecord& dataset = registry.require(PluginKind::kDataset, e.dataset.plugin, e.dataset.path + ".plugin");
+  const PluginRecord& model = registry.require(PluginKind::kModel, e.model.plugin, e.model.path + ".plugin");
+  registry.require(PluginKind::kSearcher, e.search.searcher, "search.searcher");
+
+  // Every searched parameter has an owner that accepts its range; fixed model values are checked too.
+  const ParamSchema& task = task_schema(e.task.type);
+  const bool model_declares = model.manifest.is_object() && model.manifest.contains("parameters");
+  for (const auto& spec : e.search.space.params()) {
+    const std::string path = "search.space." + spec.name;
+    if (const ParamRule* rule = task.find(spec.name)) {
+      check_searchable(*rule, spec, path);
+      out.trainer_params.push_back(spec.name);
+    } else if (const ParamRule* rule = model.parameters.find(spec.name)) {
+      check_searchable(*rule, spec, path);
+    } else if (model_declares) {
+      std::vector<std::string> all = task.names();
+      for (const auto& n : model.parameters.names()) all.push_back(n);
+      std::string message = "no component takes a parameter \"" + spec.name + "\"";
+      if (auto near = closest_match(spec.name, all)) message += " (did you mean \"" + *near + "\"?)";
+      message += "; the " + e.task.type + " task takes " + owners_text(task.names()) + "; model \"" + model.name +
+                 "\" takes " + owners_text(model.parameters.names());
+      throw ConfigError(path, message);
+    }
+  }
+  if (model_declares) {
+    for (const auto& item : e.model.config.items()) {
+      const ParamRule* rule = model.parameters.find(item.key());
+      const std::string path = e.model.path + "." + item.key();
+      if (!rule) {
+        std::string message = "model \"" + model.name + "\" has no parameter \"" + item.key() + "\"";
+        if (auto near = closest_match(item.key(), model.parameters.names())) message += " (did you mean \"" + *near + "\"?)";
+        throw ConfigError(path, message + "; it takes " + owners_text(model.parameters.names()));
+      }
+      check_value(*rule, item.value(), path);
+    }
+  }
+
+  DatasetRequest request;
+  request.config = e.dataset.config;
+  request.path = e.dataset.path;
+  request.search_dirs = e.data_dirs;
+  auto data = std::make_shared<DataSplits>(registry.dataset(e.dataset.plugin).load(request));
+  if (data->class_names.size() < 2)
+    throw ConfigError(e.dataset.path, "the data has " + std::to_string(data->class_names.size()) +
+                                          " class(es); classification needs at least 2");
+  if (data->train.size() == 0 || data->valid.size() == 0)
+    throw ConfigError(e.dataset.path + ".split", "the train and valid splits must both hold samples");
+
+  // Creating the searcher once checks its options before anything is stored.
+  SearcherSetup setup{e.search.space, {}, e.search.seed, e.search.options, nullptr};
+  for (const auto& o : e.task.objectives) setup.directions.push_back(o.direction);
+  registry.searcher(e.search.searcher)(setup);
+
+  out.dataset_plugin = dataset.name;
+  out.model_plugin = model.name;
+  out.searcher_plugin = e.search.searcher;
+  out.data = std::move(data);
+  out.experiment = std::move(experiment);
+  return out;
+}
+
+namespace {
+
+class StudyRun {
+ public:
+  StudyRun(const PreparedExperiment& prepared, Store& store, const Registry& registry, ProgressSink& progress,
+           StudyRecord study, const RunOptions& options)
+      : prepared_(prepared),
+        e_(prepared.experiment),
+        store_(store),
+        registry_(registry),
+        progress_(progress),
+        study_(std::move(study)),
+        options_(options) {
+    SearcherSetup setup{e_.search.space, {}, e_.search.seed, e_.search.options, store_.study_attr(study_.id, "searcher_state")};
+    for (const auto& o : e_.task.objectives) setup.directions.push_back(o.direction);
+    searcher_ = registry_.searcher(e_.search.searcher)(setup);
+  }
+
+  int run() {
+    recover_orphans();
+    history_.apply(store_.changed_trials(study_.id, &cursor_));
+    const int threads = torch_threads_per_trial(options_.parallel);
+    progress_.study_started(study_, history_.counted(), options_.trials, options_.parallel, threads);
+    if (history_.counted() >= options_.trials) return 0;
+
+    std::thread heartbeat([this] { heartbeat_loop(); });
+    try {
+      // Allow `parallel` threads even beyond the core count (TBB caps workers at cores - 1 otherwise).
+      tbb::global_control width(tbb::global_control::max_allowed_parallelism,
+                                static_cast<std::size_t>(std::max(options_.parallel, available_cores())));
+      tbb::task_arena arena(options_.parallel);
+      arena.execute([&] {
+        tbb::task_group group;
+        for (int w = 0; w < options_.parallel; ++w) group.run([&] { worker_loop(threads); });
+        group.wait();
+      });
+    } catch (...) {
+      stop_heartbeat(heartbeat);
+      throw;
+    }
+    stop_heartbeat(heartbeat);
+    return started_.load();
+  }
+
+ private:
+  void worker_loop(int threads) {
+    at::set_num_threads(threads);
+    while (!failed_.load()) {
+      std::optional<TrialRecord> trial;
+      try {
+        trial = ask();
+      } catch (...) {
+        failed_ = true;  // the store failed: let the other workers finish their trial and stop
+        throw;
+      }
+      if (!trial) return;
+      ++started_;
+      if (trial->state == TrialState::kFail) {  // the searcher could not propose
+        progress_.trial_finished(*trial);
+        continue;
+      }
+      progress_.trial_started(*trial);
+      track(trial->id, true);
+      TrialResult result = evaluate(*trial);
+      try {
+        store_.finish_trial(trial->id, result);
+      } catch (...) {
+        track(trial->id, false);
+        failed_ = true;
+        throw;
+      }
+      track(trial->id, false);
+      trial->state = result.state;
+      trial->values = result.values;
+      trial->metrics = result.metrics;
+      trial->error = result.error;
+      trial->attrs = result.attrs;
+      trial->finished_at = unix_now();
+      progress_.trial_finished(*trial);
+    }
+  }
+
+  std::optional<TrialRecord> ask() {
+    std::lock_guard lock(ask_mutex_);
+    auto trial = store_.start_trial(
+        study_.id, &cursor_, this_worker(),
+        [&](int number, std::vector<TrialRecord> changed) -> std::optional<Proposal> {
+          history_.apply(std::move(changed));
+          if (history_.counted() >= options_.trials) return std::nullopt;
+          Proposal proposal;
+          proposal.seed = derive_seed(e_.search.seed, static_cast<std::uint64_t>(number), kTrainingStream);
+          SearchContext context;
+          context.trial_number = number;
+          context.seed = derive_seed(e_.search.seed, static_cast<std::uint64_t>(number), kSearcherStream);
+          context.trials = &history_.views();
+          try {
+            proposal.params = searcher_->suggest(context);
+            if (auto why = e_.search.space.check(proposal.params))
+              proposal.error = "searcher " + prepared_.searcher_plugin + " proposed an invalid point: " + *why;
+          } catch (const std::exception& ex) {
+            proposal.error = "searcher " + prepared_.searcher_plugin + ": " + ex.what();
+          }
+          if (!proposal.error.empty()) proposal.params = json::object();
+          return proposal;
+        });
+    if (trial) {
+      const json state = searcher_->state();
+      if (!state.is_null()) store_.set_study_attr(study_.id, "searcher_state", state);
+    }
+    return trial;
+  }
+
+  TrialResult evaluate(const TrialRecord& trial) {
+    TrainRequest request;
+    request.data = prepared_.data.get();
+    request.model = &registry_.model(prepared_.model_plugin);
+    request.model_name = prepared_.model_plugin;
+    request.objectives = e_.task.objectives;
+    request.seed = trial.seed;
+    request.settings = e_.task.settings;
+    request.model_params = e_.model.config;
+    for (const auto& item : trial.params.items()) {
+      const bool trainer = std::find(prepared_.trainer_params.begin(), prepared_.trainer_params.end(), item.key()) !=
+                           prepared_.trainer_params.end();
+      (trainer ? request.settings : request.model_params)[item.key()] = item.value();
+    }
+    request.on_epoch = [&](int epoch, double value) { store_.report(trial.id, epoch, value); };
+    TrialResult result;
+    try {
+      result = train_classifier(request);
+    } catch (const TrialFailure& e) {
+      result.state = TrialState::kFail;
+      result.error = e.what();
+    } catch (const std::exception& e) {
+      result.state = TrialState::kFail;
+      result.error = e.what();
+    }
+    return result;
+  }
+
+  // Running trials whose process is gone (killed, crashed) fail as interrupted; trials of other
+  // hosts fail as stale once their heartbeat is older than the grace period.
+  void recover_orphans() {
+    std::vector<TrialRecord> failed;
+    for (auto& t : store_.trials(study_.id)) {
+      if (t.state != TrialState::kRunning) continue;
+      const Liveness live = worker_liveness(t.worker);
+      std::string reason;
+      if (live == Liveness::kDead) {
+        reason = kInterruptedReason;
+      } else if (live == Liveness::kUnknown && unix_now() - t.heartbeat_at > kStaleAfterSeconds) {
+        reason = std::string(kStaleReason) + ": no heartbeat for " +
+                 std::to_string(static_cast<long>(unix_now() - t.heartbeat_at)) + " s";
+      }
+      if (reason.empty()) continue;
+      TrialResult r;
+      r.state = TrialState::kFail;
+      r.error = reason;
+      if (store_.finish_trial(t.id, r)) {
+        t.state = TrialState::kFail;
+        t.error = reason;
+        failed.push_back(t);
+      }
+    }
+    if (!failed.empty()) progress_.trials_recovered(failed);
+  }
+
+  void track(std::int64_t id, bool running) {
+    std::lock_guard lock(running_mutex_);
+    if (running) {
+      running_.insert(id);
+    } else {
+      running_.erase(id);
+    }
+  }
+
+  void heartbeat_loop() {
+    std::unique_lock lock(running_mutex_);
+    while (!stopping_) {
+      heartbeat_wake_.wait_for(lock, kHeartbeatInterval, [this] { return stopping_; });
+      if (stopping_) break;
+      const std::vector<std::int64_t> ids(running_.begin(), running_.end());
+      lock.unlock();
+      try {
+        store_.heartbeat(ids);
+      } catch (const std::exception&) {
+        // A missed heartbeat is harmless; the next one or the trial's end will land.
+      }
+      lock.lock();
+    }
+  }
+
+  void stop_heartbeat(std::thread& heartbeat) {
+    {
+      std::lock_guard lock(running_mutex_);
+      stopping_ = true;
+    }
+    heartbeat_wake_.notify_all();
+    heartbeat.join();
+  }
+
+  const PreparedExperiment& prepared_;
+  const Experiment& e_;
+  Store& store_;
+  const Registry& registry_;
+  ProgressSink& progress_;
+  StudyRecord study_;
+  RunOptions options_;
+  std::unique_ptr<Searcher> searcher_;
+  StudyHistory history_;
+  std::int64_t cursor_ = 0;
+  std::mutex ask_mutex_;
+  std::atomic<int> started_{0};
+  std::atomic<bool> failed_{false};
+  std::mutex running_mutex_;
+  std::condition_variable heartbeat_wake_;
+  std::set<std::int64_t> running_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+RunSummary run_study(const PreparedExperiment& prepared, Store& store, const Registry& registry,
+                     const RunOptions& options, ProgressSink& progress, const std::string& study_name) {
+  const Experiment& e = prepared.experiment;
+  bool created = false;
+  StudyRecord study = store.create_study(study_name, e.task.objectives, study_spec(e), &created);
+  if (!created) {
+    const std::string differs = first_difference(experiment_of(study), e);
+    if (!differs.empty())
+      throw ConfigError(differs, "study \"" + study_name + "\" in " + store.url() +
+                                     " was created from a different experiment (" + differs +
+                                     " differs); pass --study NEW_NAME to start a new study, or "
+                                     "`lepton resume` to continue this one as it was");
+  }
+  store.set_study_attr(study.id, "trials", options.trials);
+  StudyRun run(prepared, store, registry, progress, study, options);
+  RunSummary summary;
+  summary.started = run.run();
+  summary.study = std::move(study);
+  return summary;
+}
+
+}  // namespace lepton::engine

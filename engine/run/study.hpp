@@ -1,0 +1,70 @@
+// Running a study: bind the experiment to its plugins and data, then keep `parallel` trials going.
+#pragma once
+
+#include "plugins/registry.hpp"
+#include "spec/experiment.hpp"
+#include "store/store.hpp"
+
+#include <lepton/dataset.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace lepton::engine {
+
+/// An experiment whose plugins, parameters and data have been checked: nothing is written to any
+/// store before this succeeds, so bad input never leaves a half-made study behind.
+struct PreparedExperiment {
+  Experiment experiment;
+  std::shared_ptr<const DataSplits> data;
+  std::string dataset_plugin, model_plugin, searcher_plugin;
+  /// Which searched parameters the trainer takes; the rest go to the model.
+  std::vector<std::string> trainer_params;
+};
+
+/// Resolves plugins, checks every parameter against its owner's schema, loads the data and checks
+/// the searcher accepts its options. Throws ConfigError naming the JSON path of any problem.
+PreparedExperiment prepare_experiment(Experiment experiment, const Registry& registry);
+
+/// What the study stores to be resumed: the experiment document and its data folders.
+json study_spec(const Experiment& experiment);
+/// The experiment a study was created from.
+Experiment experiment_of(const StudyRecord& study);
+
+/// Receives progress from worker threads (implementations must be thread-safe).
+class ProgressSink {
+ public:
+  virtual ~ProgressSink() = default;
+  /// `done` trials already count towards `target`.
+  virtual void study_started(const StudyRecord& study, int done, int target, int parallel, int torch_threads) {}
+  virtual void trials_recovered(const std::vector<TrialRecord>& failed) {}
+  virtual void trial_started(const TrialRecord& trial) {}
+  virtual void trial_finished(const TrialRecord& trial) {}
+};
+
+/// How much to run.
+struct RunOptions {
+  int trials = 0;    ///< the study's total trial budget (finished and running, not counting interrupted ones)
+  int parallel = 1;  ///< trials at once
+};
+
+/// The outcome of one `run`.
+struct RunSummary {
+  StudyRecord study;
+  int started = 0;  ///< trials this run started
+};
+
+/// Opens or creates the study and runs trials until the budget is spent. Running trials left by a
+/// dead process are first recorded as FAIL (interrupted). Throws ConfigError when a study of that
+/// name exists but was made from a different experiment.
+RunSummary run_study(const PreparedExperiment& prepared, Store& store, const Registry& registry,
+                     const RunOptions& options, ProgressSink& progress, const std::string& study_name);
+
+/// Torch threads per trial so that trials x threads stays within the cores this process may use.
+int torch_threads_per_trial(int parallel);
+
+/// Cores available to this process (its CPU affinity).
+int available_cores();
+
+}  // namespace lepton::engine

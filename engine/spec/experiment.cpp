@@ -1,0 +1,172 @@
+// Experiment-file parsing and validation. Nothing here touches plugins or the store: an experiment
+// that fails here has written nothing anywhere.
+#include "spec/experiment.hpp"
+
+#include "run/metrics.hpp"
+#include "spec/parameters.hpp"
+#include "store/storage_url.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+namespace lepton::engine {
+
+namespace {
+
+void validate_study_name(const std::string& name, const std::string& path) {
+  const bool ok = !name.empty() && name.size() <= 128 && std::all_of(name.begin(), name.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+                  });
+  if (!ok)
+    throw ConfigError(path, "a study name is 1 to 128 letters, digits, '_', '-' or '.', got \"" + name + "\"");
+}
+
+PluginSection parse_plugin_section(const ConfigObject& root, const std::string& key) {
+  ConfigObject section = root.object(key);
+  PluginSection out;
+  out.path = section.path();
+  out.plugin = section.required<std::string>("plugin");
+  if (out.plugin.empty()) throw ConfigError(section.path_of("plugin"), "expected a plugin name");
+  out.config = section.value();
+  out.config.erase("plugin");
+  return out;  // the plugin checks the other keys itself
+}
+
+Objective parse_objective(const json& value, const std::string& path) {
+  ConfigObject cfg(value, path);
+  Objective out;
+  std::vector<std::string> allowed;
+  for (const auto& m : known_metrics())
+    if (m.rfind("test_", 0) != 0) allowed.push_back(m);
+  const std::string metric = cfg.required<std::string>("metric");
+  if (metric.rfind("test_", 0) == 0) {
+    throw ConfigError(cfg.path_of("metric"), "optimizing \"" + metric +
+                                                 "\" would tune on the test split; optimize \"val_" +
+                                                 metric.substr(5) + "\" and read the test metrics afterwards");
+  }
+  out.metric = cfg.one_of("metric", allowed, std::nullopt);
+  const std::string direction =
+      cfg.one_of("direction", {"maximize", "minimize"}, std::string(to_string(default_direction(out.metric))));
+  out.direction = direction == "minimize" ? Direction::kMinimize : Direction::kMaximize;
+  cfg.finish();
+  return out;
+}
+
+TaskSection parse_task(const ConfigObject& root) {
+  ConfigObject cfg = root.object("task");
+  TaskSection out;
+  out.type = cfg.one_of("type", {"train"}, std::string("train"));
+  const json& objective = cfg.raw("objective");
+  const std::string objective_path = cfg.path_of("objective");
+  if (objective.is_array()) {
+    if (objective.empty()) throw ConfigError(objective_path, "expected at least one objective");
+    for (std::size_t i = 0; i < objective.size(); ++i)
+      out.objectives.push_back(parse_objective(objective[i], objective_path + "[" + std::to_string(i) + "]"));
+  } else {
+    out.objectives.push_back(parse_objective(objective, objective_path));
+  }
+  const ParamSchema& schema = task_schema(out.type);
+  for (const auto& rule : schema.rules()) {
+    if (!cfg.has(rule.name)) continue;
+    check_value(rule, cfg.raw(rule.name), cfg.path_of(rule.name));
+    out.settings[rule.name] = cfg.raw(rule.name);
+  }
+  cfg.finish();
+  return out;
+}
+
+SearchSection parse_search(const ConfigObject& root) {
+  ConfigObject cfg = root.object("search");
+  SearchSection out;
+  out.searcher = cfg.optional<std::string>("searcher", "random");
+  out.trials = static_cast<int>(cfg.integer_in("trials", 1, 10'000'000, std::nullopt));
+  out.parallel = static_cast<int>(cfg.integer_in("parallel", 1, 1024, 1));
+  out.seed = static_cast<std::uint64_t>(cfg.integer_in("seed", 0, INT64_MAX, 0));
+  out.space = SearchSpace::parse(cfg.raw("space"), cfg.path_of("space"));
+  if (cfg.has("options")) out.options = cfg.object("options").value();
+  cfg.finish();
+  return out;
+}
+
+}  // namespace
+
+Direction default_direction(const std::string& metric) {
+  const bool loss = metric.size() >= 4 && metric.compare(metric.size() - 4, 4, "loss") == 0;
+  return loss ? Direction::kMinimize : Direction::kMaximize;
+}
+
+Experiment parse_experiment(const json& document, std::vector<std::string> data_dirs) {
+  ConfigObject root(document, "");
+  Experiment e;
+  e.document = document;
+  e.data_dirs = std::move(data_dirs);
+  e.name = root.required<std::string>("name");
+  validate_study_name(e.name, "name");
+  e.description = root.optional<std::string>("description", "");
+  e.dataset = parse_plugin_section(root, "dataset");
+  e.model = parse_plugin_section(root, "model");
+  e.task = parse_task(root);
+  e.search = parse_search(root);
+  if (root.has("storage")) {
+    e.storage = root.required<std::string>("storage");
+    parse_storage_url(e.storage, "storage");
+  }
+  root.finish();
+  // A parameter is either fixed or searched: a silent override would hide a mistake.
+  for (const auto& spec : e.search.space.params()) {
+    const std::string path = "search.space." + spec.name;
+    if (e.task.settings.contains(spec.name))
+      throw ConfigError(path, "\"" + spec.name + "\" is also fixed at task." + spec.name +
+                                  "; a parameter is either fixed or searched, remove one");
+    if (e.model.config.contains(spec.name))
+      throw ConfigError(path, "\"" + spec.name + "\" is also fixed at model." + spec.name +
+                                  "; a parameter is either fixed or searched, remove one");
+  }
+  return e;
+}
+
+Experiment load_experiment(const std::string& file) {
+  namespace fs = std::filesystem;
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError("", std::string("cannot read the experiment file: ") + std::strerror(errno));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  json document;
+  try {
+    document = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // Turn the byte offset into a line and column a text editor can jump to.
+    std::size_t line = 1, column = 1;
+    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string reason = e.what();
+    if (const auto at = reason.find("syntax error"); at != std::string::npos) reason = reason.substr(at);
+    throw ConfigError("", "line " + std::to_string(line) + ", column " + std::to_string(column) +
+                              ": invalid JSON: " + reason);
+  }
+  const std::string folder = fs::absolute(fs::path(file)).parent_path().lexically_normal().string();
+  return parse_experiment(document, {fs::current_path().string(), folder});
+}
+
+std::string first_difference(const Experiment& a, const Experiment& b) {
+  if (a.dataset.plugin != b.dataset.plugin || a.dataset.config != b.dataset.config) return "dataset";
+  if (a.model.plugin != b.model.plugin || a.model.config != b.model.config) return "model";
+  if (a.document.value("task", json()) != b.document.value("task", json())) return "task";
+  if (a.search.searcher != b.search.searcher) return "search.searcher";
+  if (a.search.seed != b.search.seed) return "search.seed";
+  if (a.search.space.to_json() != b.search.space.to_json()) return "search.space";
+  if (a.search.options != b.search.options) return "search.options";
+  return "";
+}
+
+}  // namespace lepton::engine

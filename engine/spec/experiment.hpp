@@ -1,0 +1,73 @@
+// The experiment file: parsed, validated, and ready for the engine. Errors name the JSON path.
+#pragma once
+
+#include <lepton/search_space.hpp>
+#include <lepton/searcher.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lepton::engine {
+
+/// One objective of a study: a metric and whether to minimize or maximize it.
+struct Objective {
+  std::string metric;  ///< e.g. "val_accuracy"
+  Direction direction = Direction::kMaximize;
+};
+
+/// A plugin named in the experiment, with the rest of its section as its configuration.
+struct PluginSection {
+  std::string plugin;            ///< the plugin's registered name
+  json config = json::object();  ///< the section without "plugin"
+  std::string path;              ///< JSON path of the section, e.g. "dataset"
+};
+
+/// The `task` section.
+struct TaskSection {
+  std::string type = "train";
+  json settings = json::object();  ///< fixed trainer settings (epochs, batch_size, optimizer, lr, ...)
+  std::vector<Objective> objectives;
+};
+
+/// The `search` section.
+struct SearchSection {
+  std::string searcher = "random";
+  int trials = 20;
+  int parallel = 1;
+  std::uint64_t seed = 0;
+  SearchSpace space;
+  json options = json::object();
+};
+
+/// A validated experiment.
+struct Experiment {
+  std::string name;
+  std::string description;
+  PluginSection dataset;
+  PluginSection model;
+  TaskSection task;
+  SearchSection search;
+  std::string storage;                  ///< storage URL; empty means the default
+  std::vector<std::string> data_dirs;   ///< where relative data files are looked up, in order
+  json document;                        ///< the file as read
+};
+
+/// The storage URL used when neither the experiment nor the command line gives one.
+inline constexpr const char* kDefaultStorage = "sqlite:///lepton.db";
+
+/// Validates an experiment document. Throws ConfigError naming the JSON path of the first problem.
+Experiment parse_experiment(const json& document, std::vector<std::string> data_dirs);
+
+/// Reads and validates an experiment file. Relative data files are looked up in the working
+/// directory, then in the file's folder. Syntax errors give the line and column.
+Experiment load_experiment(const std::string& file);
+
+/// The parts of two experiments that decide a study's results (data, model, task, space, searcher,
+/// seed); empty when they agree, else the first section that differs, e.g. "search.space".
+std::string first_difference(const Experiment& a, const Experiment& b);
+
+/// The canonical name of a metric's default direction: losses are minimized, the rest maximized.
+Direction default_direction(const std::string& metric);
+
+}  // namespace lepton::engine

@@ -1,0 +1,150 @@
+// Parameter schemas: reading them from manifests and checking values and searched ranges.
+#include "spec/parameters.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace lepton::engine {
+
+namespace {
+std::string number_text(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+std::string list_text(const std::vector<json>& values) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : ", ") + v.dump();
+  return out;
+}
+}  // namespace
+
+ParamSchema ParamSchema::parse(const json& parameters, const std::string& source) {
+  ConfigObject all(parameters, source);
+  ParamSchema schema;
+  for (const auto& item : parameters.items()) {
+    ConfigObject cfg = all.object(item.key());
+    ParamRule rule;
+    rule.name = item.key();
+    rule.type = cfg.one_of("type", {"int", "float", "categorical", "bool", "string", "array", "object"}, std::nullopt);
+    if (cfg.has("low")) rule.low = cfg.required<double>("low");
+    if (cfg.has("high")) rule.high = cfg.required<double>("high");
+    if (cfg.has("choices")) {
+      const json& choices = cfg.raw("choices");
+      if (!choices.is_array() || choices.empty())
+        throw ConfigError(cfg.path_of("choices"), "expected a non-empty array");
+      rule.choices.assign(choices.begin(), choices.end());
+    }
+    if (rule.type == "categorical" && rule.choices.empty())
+      throw ConfigError(cfg.path_of("choices"), "a categorical parameter needs choices");
+    rule.description = cfg.optional<std::string>("description", "");
+    if (cfg.has("default")) {
+      rule.default_value = cfg.raw("default");
+      check_value(rule, rule.default_value, cfg.path_of("default"));
+    }
+    cfg.finish();
+    schema.rules_.push_back(std::move(rule));
+  }
+  return schema;
+}
+
+const ParamRule* ParamSchema::find(const std::string& name) const {
+  const auto it = std::find_if(rules_.begin(), rules_.end(), [&](const ParamRule& r) { return r.name == name; });
+  return it == rules_.end() ? nullptr : &*it;
+}
+
+std::vector<std::string> ParamSchema::names() const {
+  std::vector<std::string> out;
+  for (const auto& r : rules_) out.push_back(r.name);
+  return out;
+}
+
+json ParamSchema::to_json() const {
+  json out = json::object();
+  for (const auto& r : rules_) {
+    json p = {{"type", r.type}};
+    if (r.low) p["low"] = *r.low;
+    if (r.high) p["high"] = *r.high;
+    if (!r.choices.empty()) p["choices"] = r.choices;
+    if (!r.default_value.is_null()) p["default"] = r.default_value;
+    if (!r.description.empty()) p["description"] = r.description;
+    out[r.name] = p;
+  }
+  return out;
+}
+
+void check_value(const ParamRule& rule, const json& value, const std::string& path) {
+  if (rule.type == "bool") {
+    convert<bool>(value, path);
+    return;
+  }
+  if (rule.type == "string") {
+    convert<std::string>(value, path);
+    return;
+  }
+  if (rule.type == "array" || rule.type == "object") {
+    if (rule.type == "array" ? !value.is_array() : !value.is_object())
+      throw ConfigError(path, "expected an " + rule.type + ", got " + describe_json(value));
+    return;
+  }
+  if (rule.type == "categorical") {
+    if (std::find(rule.choices.begin(), rule.choices.end(), value) == rule.choices.end())
+      throw ConfigError(path, "\"" + rule.name + "\" takes one of " + list_text(rule.choices) + ", got " + value.dump());
+    return;
+  }
+  const double v = rule.type == "int" ? static_cast<double>(convert<std::int64_t>(value, path)) : convert<double>(value, path);
+  if ((rule.low && v < *rule.low) || (rule.high && v > *rule.high)) {
+    const std::string lo = rule.low ? number_text(*rule.low) : "-inf";
+    const std::string hi = rule.high ? number_text(*rule.high) : "inf";
+    throw ConfigError(path, "\"" + rule.name + "\" takes values in [" + lo + ", " + hi + "], got " + value.dump());
+  }
+}
+
+void check_searchable(const ParamRule& rule, const ParamSpec& spec, const std::string& path) {
+  if (spec.numeric()) {
+    const bool numeric_rule = rule.type == "int" || rule.type == "float";
+    if (!numeric_rule)
+      throw ConfigError(join_path(path, "type"), "\"" + rule.name + "\" takes " + rule.type +
+                                                     " values; search it as \"categorical\" or \"fixed\"");
+    if (rule.type == "int" && spec.type != ParamType::kInt)
+      throw ConfigError(join_path(path, "type"), "\"" + rule.name + "\" takes integers; search it with \"type\": \"int\"");
+    const auto as_json = [&](double v) {
+      return spec.type == ParamType::kInt ? json(static_cast<std::int64_t>(v)) : json(v);
+    };
+    check_value(rule, as_json(spec.low), join_path(path, "low"));
+    check_value(rule, as_json(spec.high), join_path(path, "high"));
+    return;
+  }
+  if (spec.type == ParamType::kFixed) {
+    check_value(rule, spec.value, join_path(path, "value"));
+    return;
+  }
+  for (std::size_t i = 0; i < spec.choices.size(); ++i)
+    check_value(rule, spec.choices[i], join_path(path, "choices") + "[" + std::to_string(i) + "]");
+}
+
+const ParamSchema& task_schema(const std::string& task_type) {
+  static const ParamSchema train = ParamSchema::parse(
+      json::parse(R"json({
+        "epochs":       {"type": "int", "low": 1, "high": 100000, "default": 20,
+                         "description": "passes over the training split"},
+        "batch_size":   {"type": "int", "low": 1, "high": 1048576, "default": 32,
+                         "description": "samples per optimizer step"},
+        "optimizer":    {"type": "categorical", "choices": ["adam", "adamw", "sgd"], "default": "adam",
+                         "description": "the optimizer"},
+        "lr":           {"type": "float", "low": 1e-10, "high": 100, "default": 0.001,
+                         "description": "learning rate"},
+        "weight_decay": {"type": "float", "low": 0, "high": 10, "default": 0,
+                         "description": "L2 penalty (decoupled for adamw)"},
+        "momentum":     {"type": "float", "low": 0, "high": 0.9999, "default": 0.9,
+                         "description": "momentum, for sgd"}
+      })json"),
+      "task");
+  if (task_type != "train") throw std::invalid_argument("no settings known for task type \"" + task_type + "\"");
+  return train;
+}
+
+}  // namespace lepton::engine

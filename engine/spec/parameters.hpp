@@ -1,0 +1,52 @@
+// Which parameters each component takes, and checks of fixed values and searched ranges against them.
+#pragma once
+
+#include <lepton/config.hpp>
+#include <lepton/search_space.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lepton::engine {
+
+/// One parameter a component accepts, as its manifest (or the task) describes it:
+/// `"lr": {"type": "float", "low": 1e-10, "high": 10, "default": 0.001, "description": "..."}`.
+struct ParamRule {
+  std::string name;
+  std::string type;              ///< "int", "float", "categorical", "bool", "string", "array" or "object"
+  std::optional<double> low;     ///< int/float: smallest accepted value
+  std::optional<double> high;    ///< int/float: largest accepted value
+  std::vector<json> choices;     ///< categorical: the accepted values
+  json default_value;            ///< null when the parameter has no default
+  std::string description;
+};
+
+/// The parameters of one component, by name.
+class ParamSchema {
+ public:
+  ParamSchema() = default;
+  /// Reads a manifest's "parameters" object; `source` names it in errors (e.g. the manifest file).
+  static ParamSchema parse(const json& parameters, const std::string& source);
+
+  const ParamRule* find(const std::string& name) const;
+  const std::vector<ParamRule>& rules() const noexcept { return rules_; }
+  std::vector<std::string> names() const;
+  /// The schema as JSON, in the form parse() reads.
+  json to_json() const;
+
+ private:
+  std::vector<ParamRule> rules_;
+};
+
+/// Throws ConfigError at `path` when `value` is not acceptable for `rule`.
+void check_value(const ParamRule& rule, const json& value, const std::string& path);
+
+/// Throws ConfigError at `path` when a searched parameter can take values `rule` refuses
+/// (a float range for an integer, a range past the limits, a choice outside the accepted ones).
+void check_searchable(const ParamRule& rule, const ParamSpec& spec, const std::string& path);
+
+/// The settings of a task type ("train"): epochs, batch_size, optimizer, lr, weight_decay, momentum.
+const ParamSchema& task_schema(const std::string& task_type);
+
+}  // namespace lepton::engine

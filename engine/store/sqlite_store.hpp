@@ -1,0 +1,18 @@
+// The embedded SQLite study store: WAL, BEGIN IMMEDIATE writes, a busy timeout, a versioned schema.
+#pragma once
+
+#include "store/store.hpp"
+
+#include <memory>
+#include <string>
+
+namespace lepton::engine {
+
+/// The schema version this build writes; a store with a newer one is refused, not damaged.
+inline constexpr int kSqliteSchemaVersion = 1;
+
+/// Opens (creating if needed) the SQLite store at `path` (":memory:" for a private in-memory one).
+/// `url` is what url() reports. Throws StoreError with a clear reason when the file cannot be used.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& url);
+
+}  // namespace lepton::engine

@@ -1,0 +1,270 @@
+// The CSV dataset plugin: numeric features and a label column, split stratified by class with a
+// seed, optionally standardized with statistics of the training split only.
+#include "csv_reader.hpp"
+
+#include <lepton/lepton.hpp>
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <set>
+
+namespace {
+
+using lepton::ConfigError;
+using lepton::ConfigObject;
+using lepton::json;
+
+struct Table {
+  std::vector<std::string> names;  // column names (generated when the file has none)
+  std::vector<lepton::csv::Row> rows;
+  std::vector<std::string> sklearn_classes;
+  std::int64_t sklearn_samples = -1, sklearn_features = -1;
+};
+
+bool is_integer(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+// Decides what the first line is: sklearn's "samples,features,class names...", column names, or data.
+Table read_table(const std::string& file, char delimiter, const std::string& header, const std::string& path) {
+  Table t;
+  try {
+    t.rows = lepton::csv::read_rows(file, delimiter);
+  } catch (const std::exception& e) {
+    throw ConfigError(path, e.what());
+  }
+  if (t.rows.size() < 2) throw ConfigError(path, file + " holds " + std::to_string(t.rows.size()) + " line(s); expected a table");
+  const auto& first = t.rows[0].cells;
+  std::string kind = header;
+  if (kind == "auto") {
+    double ignored;
+    const bool sklearn = first.size() >= 2 && is_integer(first[0]) && is_integer(first[1]) &&
+                         first.size() != t.rows[1].cells.size() &&
+                         std::stoll(first[1]) + 1 == static_cast<long long>(t.rows[1].cells.size());
+    const bool names = std::any_of(first.begin(), first.end(), [&](const std::string& c) {
+      return !lepton::csv::parse_number(c, ignored);
+    });
+    kind = sklearn ? "sklearn" : names ? "names" : "none";
+  }
+  const std::size_t columns = kind == "none" ? first.size() : t.rows[1].cells.size();
+  if (kind == "sklearn") {
+    if (first.size() < 2 || !is_integer(first[0]) || !is_integer(first[1]))
+      throw ConfigError(path, file + ":1: expected sklearn's header \"samples,features,class names...\"");
+    t.sklearn_samples = std::stoll(first[0]);
+    t.sklearn_features = std::stoll(first[1]);
+    t.sklearn_classes.assign(first.begin() + 2, first.end());
+    t.rows.erase(t.rows.begin());
+  } else if (kind == "names") {
+    t.names = first;
+    t.rows.erase(t.rows.begin());
+  }
+  if (t.names.empty())
+    for (std::size_t i = 0; i < columns; ++i) t.names.push_back("x" + std::to_string(i));
+  for (const auto& row : t.rows)
+    if (row.cells.size() != t.names.size())
+      throw ConfigError(path, file + ":" + std::to_string(row.line) + ": " + std::to_string(row.cells.size()) +
+                                  " fields, but the table has " + std::to_string(t.names.size()) + " columns");
+  return t;
+}
+
+std::size_t column_index(const Table& t, const json& which, const std::string& path) {
+  const auto n = static_cast<std::int64_t>(t.names.size());
+  if (which.is_number_integer()) {
+    std::int64_t i = which.get<std::int64_t>();
+    if (i < 0) i += n;
+    if (i < 0 || i >= n)
+      throw ConfigError(path, "column index " + which.dump() + " is outside the " + std::to_string(n) + " columns");
+    return static_cast<std::size_t>(i);
+  }
+  if (!which.is_string()) throw ConfigError(path, "expected a column name or index, got " + lepton::describe_json(which));
+  const auto name = which.get<std::string>();
+  const auto it = std::find(t.names.begin(), t.names.end(), name);
+  if (it == t.names.end()) {
+    std::string message = "no column \"" + name + "\"";
+    if (auto near = lepton::closest_match(name, t.names)) message += " (did you mean \"" + *near + "\"?)";
+    std::string list;
+    for (std::size_t i = 0; i < t.names.size() && i < 12; ++i) list += (i ? ", " : "") + t.names[i];
+    throw ConfigError(path, message + "; columns: " + list + (t.names.size() > 12 ? ", ..." : ""));
+  }
+  return static_cast<std::size_t>(it - t.names.begin());
+}
+
+// Stratified split: each class is shuffled with the seed and cut in the same proportions.
+void split_indices(const std::vector<std::int64_t>& labels, std::int64_t classes, double valid, double test,
+                   std::uint64_t seed, bool stratify, std::vector<std::int64_t> (&out)[3]) {
+  std::vector<std::vector<std::int64_t>> groups(stratify ? static_cast<std::size_t>(classes) : 1);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    groups[stratify ? static_cast<std::size_t>(labels[i]) : 0].push_back(static_cast<std::int64_t>(i));
+  lepton::Rng rng(lepton::derive_seed(seed, 0x5eed));
+  for (auto& group : groups) {
+    for (std::size_t i = group.size(); i > 1; --i)  // Fisher-Yates with the portable generator
+      std::swap(group[i - 1], group[static_cast<std::size_t>(lepton::uniform_int(rng, 0, static_cast<std::int64_t>(i) - 1))]);
+    const auto n = static_cast<double>(group.size());
+    const auto n_test = static_cast<std::size_t>(std::llround(n * test));
+    const auto n_valid = static_cast<std::size_t>(std::llround(n * valid));
+    for (std::size_t k = 0; k < group.size(); ++k)
+      out[k < n_test ? 2 : k < n_test + n_valid ? 1 : 0].push_back(group[k]);
+  }
+  for (auto& part : out) std::sort(part.begin(), part.end());
+}
+
+class CsvDataset final : public lepton::Dataset {
+ public:
+  lepton::DataSplits load(const lepton::DatasetRequest& request) const override {
+    ConfigObject cfg(request.config, request.path);
+    const std::string file =
+        lepton::resolve_data_file(cfg.required<std::string>("path"), request.search_dirs, cfg.path_of("path"));
+    const std::string header = cfg.one_of("header", {"auto", "sklearn", "names", "none"}, std::string("auto"));
+    const std::string delimiter = cfg.optional<std::string>("delimiter", ",");
+    if (delimiter.size() != 1) throw ConfigError(cfg.path_of("delimiter"), "expected one character, got \"" + delimiter + "\"");
+    const double scale = cfg.optional<double>("scale", 1.0);
+    const bool standardize = cfg.optional<bool>("standardize", false);
+
+    double valid = 0.2, test = 0.2;
+    std::uint64_t seed = 0;
+    bool stratify = true;
+    if (cfg.has("split")) {
+      ConfigObject split = cfg.object("split");
+      valid = split.number_in("valid", 0.0, 0.9, 0.2);
+      test = split.number_in("test", 0.0, 0.9, 0.2);
+      seed = static_cast<std::uint64_t>(split.integer_in("seed", 0, INT64_MAX, 0));
+      stratify = split.optional<bool>("stratify", true);
+      split.finish();
+      if (valid + test >= 0.95)
+        throw ConfigError(split.path(), "valid + test must leave samples to train on; got valid " + std::to_string(valid) +
+                                            " + test " + std::to_string(test));
+      if (valid <= 0) throw ConfigError(split.path_of("valid"), "the search scores trials on the valid split; it needs a fraction > 0");
+    }
+
+    const Table t = read_table(file, delimiter[0], header, cfg.path_of("path"));
+    const std::string file_name = std::filesystem::path(file).filename().string();
+    const std::size_t label_column =
+        cfg.has("label") ? column_index(t, cfg.raw("label"), cfg.path_of("label")) : t.names.size() - 1;
+    std::set<std::size_t> dropped{label_column};
+    if (cfg.has("drop")) {
+      const json& drop = cfg.raw("drop");
+      if (!drop.is_array()) throw ConfigError(cfg.path_of("drop"), "expected an array of column names or indices");
+      for (std::size_t i = 0; i < drop.size(); ++i)
+        dropped.insert(column_index(t, drop[i], cfg.path_of("drop") + "[" + std::to_string(i) + "]"));
+    }
+    std::vector<std::size_t> features;
+    for (std::size_t c = 0; c < t.names.size(); ++c)
+      if (!dropped.count(c)) features.push_back(c);
+    if (features.empty()) throw ConfigError(request.path, "no feature columns left after the label and dropped ones");
+
+    std::vector<std::int64_t> input_shape{static_cast<std::int64_t>(features.size())};
+    if (cfg.has("shape")) {
+      const json& shape = cfg.raw("shape");
+      std::int64_t product = 1;
+      input_shape.clear();
+      if (!shape.is_array() || shape.empty())
+        throw ConfigError(cfg.path_of("shape"), "expected an array of sizes, e.g. [1, 8, 8]");
+      for (std::size_t i = 0; i < shape.size(); ++i) {
+        const auto d = lepton::convert<std::int64_t>(shape[i], cfg.path_of("shape") + "[" + std::to_string(i) + "]");
+        if (d <= 0) throw ConfigError(cfg.path_of("shape") + "[" + std::to_string(i) + "]", "sizes must be positive");
+        input_shape.push_back(d);
+        product *= d;
+      }
+      if (product != static_cast<std::int64_t>(features.size()))
+        throw ConfigError(cfg.path_of("shape"), "shape " + shape.dump() + " holds " + std::to_string(product) +
+                                                    " values, but each row has " + std::to_string(features.size()) +
+                                                    " features");
+    }
+    cfg.finish();
+
+    if (t.sklearn_samples >= 0 && static_cast<std::int64_t>(t.rows.size()) != t.sklearn_samples)
+      throw ConfigError(cfg.path_of("path"), file_name + " declares " + std::to_string(t.sklearn_samples) +
+                                                 " samples in its header but holds " + std::to_string(t.rows.size()) +
+                                                 "; the file is truncated or wrong");
+    if (t.sklearn_features >= 0 && t.sklearn_features != static_cast<std::int64_t>(t.names.size() - 1))
+      throw ConfigError(cfg.path_of("path"), file_name + " declares " + std::to_string(t.sklearn_features) +
+                                                 " features but rows hold " + std::to_string(t.names.size() - 1));
+
+    // Labels: integers keep their numeric order, other values are sorted as text.
+    std::vector<std::string> raw_labels;
+    bool numeric_labels = true;
+    for (const auto& row : t.rows) {
+      raw_labels.push_back(row.cells[label_column]);
+      double v;
+      if (raw_labels.back().empty())
+        throw ConfigError(cfg.path_of("path"), file_name + ":" + std::to_string(row.line) + ": the label is missing");
+      if (!lepton::csv::parse_number(raw_labels.back(), v) || std::floor(v) != v) numeric_labels = false;
+    }
+    const std::set<std::string> distinct(raw_labels.begin(), raw_labels.end());
+    std::vector<std::string> classes(distinct.begin(), distinct.end());
+    if (numeric_labels)
+      std::sort(classes.begin(), classes.end(), [](const std::string& a, const std::string& b) { return std::stod(a) < std::stod(b); });
+    std::map<std::string, std::int64_t> class_index;
+    for (std::size_t i = 0; i < classes.size(); ++i) class_index[classes[i]] = static_cast<std::int64_t>(i);
+    std::vector<std::string> class_names = classes;
+    // sklearn's header names the classes 0..K-1 in order.
+    if (!t.sklearn_classes.empty() && numeric_labels && t.sklearn_classes.size() == classes.size()) {
+      bool sequential = true;
+      for (std::size_t i = 0; i < classes.size(); ++i) sequential = sequential && std::stod(classes[i]) == static_cast<double>(i);
+      if (sequential) class_names = t.sklearn_classes;
+    }
+
+    const auto n = static_cast<std::int64_t>(t.rows.size());
+    const auto d = static_cast<std::int64_t>(features.size());
+    auto x = torch::empty({n, d}, torch::kFloat32);
+    auto y = torch::empty({n}, torch::kLong);
+    auto* xp = x.data_ptr<float>();
+    auto* yp = y.data_ptr<std::int64_t>();
+    std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < n; ++r) {
+      const auto& row = t.rows[static_cast<std::size_t>(r)];
+      for (std::int64_t c = 0; c < d; ++c) {
+        const std::string& cell = row.cells[features[static_cast<std::size_t>(c)]];
+        double v;
+        if (!lepton::csv::parse_number(cell, v))
+          throw ConfigError(cfg.path_of("path"), file_name + ":" + std::to_string(row.line) + ", column \"" +
+                                                     t.names[features[static_cast<std::size_t>(c)]] + "\": " +
+                                                     (cell.empty() ? std::string("missing value")
+                                                                   : "not a number: \"" + cell + "\"") +
+                                                     "; clean the file or drop the column with \"drop\"");
+        xp[r * d + c] = static_cast<float>(v * scale);
+      }
+      labels[static_cast<std::size_t>(r)] = yp[r] = class_index.at(raw_labels[static_cast<std::size_t>(r)]);
+    }
+
+    std::vector<std::int64_t> parts[3];
+    split_indices(labels, static_cast<std::int64_t>(classes.size()), valid, test, seed, stratify, parts);
+    auto take = [&](const std::vector<std::int64_t>& index) {
+      const auto i = torch::tensor(index, torch::kLong);
+      std::vector<std::int64_t> shape{static_cast<std::int64_t>(index.size())};
+      shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+      return lepton::Split{x.index_select(0, i).reshape(shape), y.index_select(0, i)};
+    };
+    lepton::DataSplits out;
+    out.train = take(parts[0]);
+    out.valid = take(parts[1]);
+    out.test = take(parts[2]);
+    if (standardize) {
+      // Statistics of the training split only: the held-out splits must not leak into training.
+      const auto flat = out.train.x.reshape({out.train.size(), -1});
+      const auto mean = flat.mean(0);
+      auto std = flat.std(0, /*unbiased=*/false);
+      std = torch::where(std > 1e-12, std, torch::ones_like(std));
+      for (auto* split : {&out.train, &out.valid, &out.test}) {
+        if (split->size() == 0) continue;
+        split->x = ((split->x.reshape({split->size(), -1}) - mean) / std).reshape(split->x.sizes()).contiguous();
+      }
+    }
+    out.input_shape = input_shape;
+    out.class_names = class_names;
+    for (const auto c : features) out.feature_names.push_back(t.names[c]);
+    out.info = {{"file", file},          {"rows", n},
+                {"features", d},         {"classes", class_names.size()},
+                {"train", out.train.size()}, {"valid", out.valid.size()},
+                {"test", out.test.size()}};
+    return out;
+  }
+};
+
+}  // namespace
+
+LEPTON_PLUGIN(dataset, "csv", "1.0.0") { registrar.add_dataset(std::make_unique<CsvDataset>()); }

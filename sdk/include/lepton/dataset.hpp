@@ -1,0 +1,55 @@
+// The dataset interface: load data once into train / valid / test tensors.
+#pragma once
+
+#include <lepton/config.hpp>
+#include <lepton/export.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lepton {
+
+/// Samples and labels of one split.
+struct LEPTON_API Split {
+  at::Tensor x;  ///< float32 {N, input...}
+  at::Tensor y;  ///< int64 {N}, class indices in [0, classes)
+  std::int64_t size() const { return x.defined() ? x.size(0) : 0; }
+};
+
+/// Everything a dataset plugin returns. All trials of a study share it read-only.
+struct LEPTON_API DataSplits {
+  Split train, valid, test;
+  std::vector<std::int64_t> input_shape;   ///< one sample's shape, e.g. {30} or {1, 8, 8}
+  std::vector<std::string> class_names;    ///< index -> name; its size is the class count
+  std::vector<std::string> feature_names;  ///< for tabular data, one per column; may be empty
+  std::string task = "classification";
+  json info = json::object();              ///< provenance worth storing (file, rows, split seed, ...)
+};
+
+/// What a dataset is loaded from.
+struct LEPTON_API DatasetRequest {
+  json config = json::object();  ///< the experiment's `dataset` object without "plugin"
+  std::string path = "dataset";  ///< JSON path of that object, for error messages
+  /// Where relative data files are looked up, in order: the working directory the study was
+  /// started from, then the experiment file's folder.
+  std::vector<std::string> search_dirs;
+};
+
+/// A dataset plugin. load() runs once per study, before any trial.
+class LEPTON_API Dataset {
+ public:
+  virtual ~Dataset() = default;
+  /// Loads and splits the data. Throw ConfigError for bad options, a missing file or bad content,
+  /// naming the JSON path or the file and line.
+  virtual DataSplits load(const DatasetRequest& request) const = 0;
+};
+
+/// Resolves a data file named in an experiment: as given when absolute, else the first of
+/// `search_dirs`/file that exists. Throws ConfigError at `path` naming every place it looked.
+LEPTON_API std::string resolve_data_file(const std::string& file, const std::vector<std::string>& search_dirs,
+                                         const std::string& path);
+
+}  // namespace lepton

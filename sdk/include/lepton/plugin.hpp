@@ -1,0 +1,133 @@
+// The plugin boundary: one exported entry returning a versioned plain struct, written by LEPTON_PLUGIN.
+#pragma once
+
+#include <lepton/dataset.hpp>
+#include <lepton/export.hpp>
+#include <lepton/model.hpp>
+#include <lepton/searcher.hpp>
+
+#include <boost/dll/alias.hpp>
+#include <torch/version.h>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <string>
+
+namespace lepton {
+
+/// Bumped whenever an SDK interface or PluginInfo changes; the engine refuses plugins built for another.
+inline constexpr std::uint32_t kAbiVersion = 1;
+
+/// What a plugin provides.
+enum class PluginKind : std::uint32_t { kSearcher = 1, kModel = 2, kDataset = 3 };
+
+/// "searcher", "model" or "dataset" ("unknown" for other values).
+LEPTON_API const char* to_string(PluginKind kind);
+
+/// The kinds as the lower-case tokens LEPTON_PLUGIN takes.
+namespace plugin_kind {
+inline constexpr PluginKind searcher = PluginKind::kSearcher;
+inline constexpr PluginKind model = PluginKind::kModel;
+inline constexpr PluginKind dataset = PluginKind::kDataset;
+}  // namespace plugin_kind
+
+/// Receives what a plugin provides during registration: exactly one object of the plugin's kind.
+class LEPTON_API Registrar {
+ public:
+  virtual void add_searcher(SearcherFactory factory) = 0;
+  virtual void add_model(std::unique_ptr<Model> model) = 0;
+  virtual void add_dataset(std::unique_ptr<Dataset> dataset) = 0;
+
+ protected:
+  ~Registrar() = default;
+};
+
+/// The plain struct behind the exported entry `lepton_plugin_info`. The engine checks
+/// `abi_version`, `struct_size` and `build_fingerprint` before calling anything else. Grow it only
+/// at the end, and bump kAbiVersion when it changes.
+struct PluginInfo {
+  std::uint32_t abi_version;           ///< kAbiVersion the plugin was built with
+  std::uint32_t struct_size;           ///< sizeof(PluginInfo) the plugin was built with
+  std::uint32_t kind;                  ///< a PluginKind
+  const char* name;                    ///< the name experiments use, e.g. "tpe"
+  const char* version;                 ///< the plugin's own version, e.g. "1.2.0"
+  const char* build_fingerprint;       ///< LEPTON_BUILD_FINGERPRINT of the plugin's build
+  /// Registers the plugin's object; returns null on success, else the error message (valid until
+  /// the next call on the same thread). Never throws.
+  const char* (*register_plugin)(Registrar* registrar) noexcept;
+};
+
+/// The exported entry's type.
+using PluginInfoFunction = const PluginInfo*();
+
+/// The build fingerprint the engine was compiled with.
+LEPTON_API const char* engine_build_fingerprint();
+
+namespace detail {
+/// Runs a registration function, turning any exception into a message.
+inline const char* run_registration(Registrar* registrar, void (*register_fn)(Registrar&)) noexcept {
+  static thread_local std::string message;
+  try {
+    register_fn(*registrar);
+    return nullptr;
+  } catch (const std::exception& e) {
+    message = e.what();
+  } catch (...) {
+    message = "unknown exception";
+  }
+  return message.c_str();
+}
+}  // namespace detail
+}  // namespace lepton
+
+#define LEPTON_STRINGIFY_(x) #x
+#define LEPTON_STRINGIFY(x) LEPTON_STRINGIFY_(x)
+
+#if defined(__clang__)
+#define LEPTON_COMPILER_ID "clang " LEPTON_STRINGIFY(__clang_major__)
+#elif defined(__GNUC__)
+#define LEPTON_COMPILER_ID "gcc " LEPTON_STRINGIFY(__GNUC__)
+#else
+#define LEPTON_COMPILER_ID "unknown compiler"
+#endif
+
+#if defined(_GLIBCXX_USE_CXX11_ABI)
+#define LEPTON_STDLIB_ID "libstdc++ cxx11-abi=" LEPTON_STRINGIFY(_GLIBCXX_USE_CXX11_ABI)
+#elif defined(_LIBCPP_VERSION)
+#define LEPTON_STDLIB_ID "libc++"
+#else
+#define LEPTON_STDLIB_ID "unknown stdlib"
+#endif
+
+/// What a plugin and the engine must share to exchange C++ objects: compiler, standard library
+/// ABI and LibTorch version.
+#define LEPTON_BUILD_FINGERPRINT LEPTON_COMPILER_ID "; " LEPTON_STDLIB_ID "; torch " TORCH_VERSION
+
+/// Declares a plugin: its kind (`searcher`, `model` or `dataset`), name and version, followed by
+/// the body of its registration function, which receives `lepton::Registrar& registrar`:
+///
+///     LEPTON_PLUGIN(searcher, "random", "1.0.0") {
+///       registrar.add_searcher([](const lepton::SearcherSetup& setup) {
+///         return std::make_unique<RandomSearcher>(setup);
+///       });
+///     }
+///
+/// Use it once per plugin library, at global scope.
+#define LEPTON_PLUGIN(KIND, NAME, VERSION)                                                        \
+  static void lepton_register_plugin_(::lepton::Registrar& registrar);                            \
+  namespace {                                                                                     \
+  const char* lepton_register_entry_(::lepton::Registrar* registrar) noexcept {                   \
+    return ::lepton::detail::run_registration(registrar, &lepton_register_plugin_);                \
+  }                                                                                               \
+  const ::lepton::PluginInfo* lepton_plugin_info_entry_() noexcept {                              \
+    static const ::lepton::PluginInfo info{                                                       \
+        ::lepton::kAbiVersion,         sizeof(::lepton::PluginInfo),                              \
+        static_cast<std::uint32_t>(::lepton::plugin_kind::KIND),                                  \
+        NAME,                          VERSION,                                                   \
+        LEPTON_BUILD_FINGERPRINT,      &lepton_register_entry_};                                  \
+    return &info;                                                                                 \
+  }                                                                                               \
+  }                                                                                               \
+  BOOST_DLL_ALIAS(lepton_plugin_info_entry_, lepton_plugin_info)                                  \
+  static void lepton_register_plugin_([[maybe_unused]] ::lepton::Registrar& registrar)
