@@ -92,10 +92,29 @@ CREATE TABLE artifacts (
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// One message per failure a user can act on; the raw SQLite text otherwise.
+std::string describe_error(sqlite3* db, const std::string& url, const std::string& what) {
+  const int code = sqlite3_extended_errcode(db) & 0xff;
+  switch (code) {
+    case SQLITE_NOTADB: return url + ": the file is not an SQLite database (or is corrupt); nothing was changed";
+    case SQLITE_CORRUPT: return url + ": the database is corrupt; `sqlite3 FILE .recover` may save its content";
+    case SQLITE_FULL: return url + ": the disk is full; free space, then resume the study";
+    case SQLITE_READONLY:
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+      return url + ": cannot write the database or its -wal file (" + sqlite3_errmsg(db) +
+             "); check the permissions of the file and its folder";
+    case SQLITE_BUSY:
+      return url + ": the database stayed locked for " + std::to_string(kBusyTimeoutMs / 1000) +
+             " s; another process holds a long write";
+    default: return url + ": " + what + " failed: " + sqlite3_errmsg(db);
+  }
+}
+
 // A cached prepared statement, reset and unbound when the wrapper goes out of scope.
 class Statement {
  public:
-  Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
+  Statement(sqlite3* db, sqlite3_stmt* stmt, const std::string& url) : db_(db), stmt_(stmt), url_(url) {}
   ~Statement() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
@@ -116,7 +135,7 @@ class Statement {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    throw StoreError(std::string("SQLite: ") + sqlite3_errmsg(db_));
+    throw StoreError(describe_error(db_, url_, sqlite3_sql(stmt_)));
   }
   void run() {
     while (step()) {
@@ -133,11 +152,12 @@ class Statement {
 
  private:
   Statement& check(int rc) {
-    if (rc != SQLITE_OK) throw StoreError(std::string("SQLite bind: ") + sqlite3_errmsg(db_));
+    if (rc != SQLITE_OK) throw StoreError(describe_error(db_, url_, "bind"));
     return *this;
   }
   sqlite3* db_;
   sqlite3_stmt* stmt_;
+  const std::string& url_;
 };
 
 std::int64_t seed_to_db(std::uint64_t seed) {
@@ -377,23 +397,10 @@ class SqliteStore final : public Store {
         throw StoreError(describe("prepare"));
       it = cache_.emplace(sql, stmt).first;
     }
-    return Statement(db_, it->second);
+    return Statement(db_, it->second, url_);
   }
 
-  std::string describe(const std::string& what) const {
-    const int code = sqlite3_extended_errcode(db_);
-    std::string message = url_ + ": " + what + " failed: " + sqlite3_errmsg(db_);
-    if ((code & 0xff) == SQLITE_NOTADB) message = url_ + ": the file is not an SQLite database (or is corrupt)";
-    if ((code & 0xff) == SQLITE_CORRUPT) message = url_ + ": the database is corrupt; see `sqlite3 FILE .recover`";
-    if ((code & 0xff) == SQLITE_FULL) message = url_ + ": the disk is full; free space and resume the study";
-    if ((code & 0xff) == SQLITE_READONLY || (code & 0xff) == SQLITE_CANTOPEN || (code & 0xff) == SQLITE_PERM)
-      message = url_ + ": cannot write the database or its -wal file (" + sqlite3_errmsg(db_) +
-                "); check the folder's permissions";
-    if ((code & 0xff) == SQLITE_BUSY)
-      message = url_ + ": the database stayed locked for " + std::to_string(kBusyTimeoutMs / 1000) +
-                " s; another process holds a long write";
-    return message;
-  }
+  std::string describe(const std::string& what) const { return describe_error(db_, url_, what); }
 
   void exec(const char* sql) {
     char* error = nullptr;

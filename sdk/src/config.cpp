@@ -67,6 +67,10 @@ std::optional<std::string> closest_match(const std::string& word, const std::vec
       best = candidate;
     }
   }
+  if (best || word.size() < 3) return best;
+  // An abbreviation ("val_acc" for "val_accuracy") is a likely slip too.
+  for (const auto& candidate : candidates)
+    if (candidate.size() > word.size() && candidate.compare(0, word.size(), word) == 0) return candidate;
   return best;
 }
 

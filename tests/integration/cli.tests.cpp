@@ -1,0 +1,109 @@
+// The command line contract: help that teaches, exit codes, bad input rejected before anything is stored.
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+using lepton::json;
+using lepton::test::run_lepton;
+
+TEST_CASE("--help teaches every subcommand", "[cli]") {
+  const auto top = run_lepton({"--help"});
+  CHECK(top.exit_code == 0);
+  for (const char* word : {"run", "resume", "studies", "trials", "best", "plugins", "Examples:", "Exit codes"})
+    CHECK_THAT(top.out, Catch::Contains(word));
+  for (const char* sub : {"run", "resume", "studies", "trials", "best", "plugins"}) {
+    INFO(sub);
+    const auto help = run_lepton({sub, "--help"});
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.out, Catch::Contains("Usage:"));
+  }
+  CHECK_THAT(run_lepton({"run", "--help"}).out, Catch::Contains("--parallel") && Catch::Contains("Example"));
+}
+
+TEST_CASE("usage errors exit with code 2", "[cli]") {
+  CHECK(run_lepton({}).exit_code == 2);
+  CHECK(run_lepton({"fly"}).exit_code == 2);
+  CHECK(run_lepton({"best", "--storage", "sqlite:///x.db"}).exit_code == 2);  // --study missing
+  CHECK(run_lepton({"run", "e.json", "--trials", "0"}).exit_code == 2);
+}
+
+TEST_CASE("a bad experiment exits 2 with the JSON path and writes no store", "[cli]") {
+  lepton::test::TempDir dir;
+  struct Case {
+    json patch;
+    std::string message;
+  };
+  const std::vector<Case> cases{
+      {{{"search", {{"space", {{"lr", {{"low", 5.0}}}}}}}}, "search.space.lr.low: low (5) is greater than high (0.03)"},
+      {{{"model", {{"plugin", "mpl"}}}}, "model.plugin: unknown model plugin \"mpl\"; did you mean \"mlp\"?"},
+      {{{"search", {{"searcher", "bayes"}}}}, "search.searcher: unknown searcher plugin \"bayes\""},
+      {{{"search", {{"space", {{"widht", {{"type", "int"}, {"low", 1}, {"high", 4}}}}}}}},
+       "search.space.widht: no component takes a parameter \"widht\""},
+      {{{"search", {{"space", {{"dropout", {{"type", "float"}, {"low", 0.0}, {"high", 1.5}}}}}}}},
+       "search.space.dropout.high: \"dropout\" takes values in [0, 0.95], got 1.5"},
+      {{{"search", {{"space", {{"layers", {{"type", "float"}, {"low", 1.0}, {"high", 3.0}}}}}}}},
+       "search.space.layers.type: \"layers\" takes integers; search it with \"type\": \"int\""},
+      {{{"model", {{"activation", "swish"}}}}, "model.activation: \"activation\" takes one of"},
+      {{{"dataset", {{"path", "no/such/file.csv"}}}}, "dataset.path: data file \"no/such/file.csv\" not found"},
+      {{{"dataset", {{"label", "diagnosis"}}}}, "dataset.label: no column \"diagnosis\""},
+      {{{"dataset", {{"split", {{"valid", 0.0}}}}}}, "dataset.split.valid: the search scores trials on the valid split"},
+      {{{"dataset", {{"standardise", true}}}}, "dataset.standardise: unknown key (did you mean \"standardize\"?)"},
+      {{{"search", {{"options", {{"n_startup", 5}}}}}}, "search.options.n_startup: unknown key"},
+  };
+  for (const auto& c : cases) {
+    json experiment = lepton::test::small_experiment("bad", 2, 1);
+    experiment.merge_patch(c.patch);
+    const auto file = dir.write_json("bad.json", experiment);
+    const auto r = run_lepton({"run", file, "--storage", dir.sqlite_url()});
+    INFO(c.patch.dump() << "\n" << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("error: " + file + ": " ) && Catch::Contains(c.message));
+    CHECK_FALSE(std::filesystem::exists(dir.file("study.db")));
+  }
+}
+
+TEST_CASE("a non-numeric cell names the file, line and column", "[cli]") {
+  lepton::test::TempDir dir;
+  dir.write("tiny.csv", "a,b,label\n1,2,0\n3,x,1\n5,6,0\n7,8,1\n");
+  json experiment = lepton::test::small_experiment("bad", 2, 1);
+  experiment["dataset"]["path"] = dir.file("tiny.csv");
+  const auto r = run_lepton({"run", dir.write_json("e.json", experiment), "--storage", dir.sqlite_url()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("tiny.csv:3, column \"b\": not a number: \"x\""));
+}
+
+TEST_CASE("queries on a missing store or study say what exists", "[cli]") {
+  lepton::test::TempDir dir;
+  const auto none = run_lepton({"best", "--storage", dir.sqlite_url(), "--study", "x"});
+  CHECK(none.exit_code == 2);
+  CHECK_THAT(none.err, Catch::Contains("no study store at"));
+  REQUIRE(run_lepton({"run", dir.write_json("e.json", lepton::test::small_experiment("real", 1, 1)), "--storage",
+                      dir.sqlite_url(), "-q"})
+              .exit_code == 0);
+  const auto typo = run_lepton({"trials", "--storage", dir.sqlite_url(), "--study", "rael"});
+  CHECK(typo.exit_code == 2);
+  CHECK_THAT(typo.err, Catch::Contains("no study \"rael\"") && Catch::Contains("did you mean \"real\"?"));
+}
+
+TEST_CASE("plugins list shows refused plugins and why", "[cli]") {
+  const auto r = run_lepton({"plugins", "list", "--json"},
+                            {{"LEPTON_PLUGIN_PATH", std::string(LEPTON_FIXTURE_DIR) + "/wrong_abi"}});
+  REQUIRE(r.exit_code == 0);
+  const json out = json::parse(r.out);
+  bool found = false;
+  for (const auto& p : out["plugins"])
+    if (p["file"].get<std::string>().find("wrong_abi.so") != std::string::npos) {
+      found = true;
+      CHECK_FALSE(p["loaded"].get<bool>());
+      CHECK_THAT(p["error"].get<std::string>(), Catch::Contains("built for ABI 999, engine has ABI 1"));
+    }
+  CHECK(found);
+  const auto human = run_lepton({"plugins"});
+  CHECK_THAT(human.out, Catch::Contains("mlp") && Catch::Contains("csv") && Catch::Contains("random"));
+  const auto inspect = run_lepton({"plugins", "inspect", std::string(LEPTON_FIXTURE_DIR) + "/wrong_abi/wrong_abi.so"});
+  CHECK(inspect.exit_code == 2);
+  CHECK_THAT(inspect.out, Catch::Contains("refused: plugin wrong_abi.so: built for ABI 999"));
+}

@@ -1,0 +1,125 @@
+// End to end: the real `lepton` binary runs real studies on real data; the stored results are checked.
+#include "report/ranking.hpp"
+#include "store/store.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <set>
+
+using lepton::json;
+using lepton::test::run_lepton;
+using lepton::test::TempDir;
+using namespace lepton::engine;
+
+TEST_CASE("the quickstart study reaches the accuracy bar and stores test metrics", "[e2e][slow]") {
+  TempDir dir;
+  const auto r = run_lepton({"run", std::string(LEPTON_SOURCE_DIR) + "/experiments/quickstart.json", "--storage",
+                             dir.sqlite_url()},
+                            {}, LEPTON_SOURCE_DIR);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("Top 10 of 20 trials of study breast-cancer-mlp"));
+  CHECK_THAT(r.err, Catch::Contains("[20/20] trial"));
+
+  auto store = open_store(dir.sqlite_url(), OpenMode::kExisting);
+  const auto study = store->find_study("breast-cancer-mlp");
+  REQUIRE(study);
+  const auto trials = store->trials(study->id);
+  REQUIRE(trials.size() == 20);
+  std::set<int> numbers;
+  const json quickstart = json::parse(lepton::test::read_file(std::string(LEPTON_SOURCE_DIR) + "/experiments/quickstart.json"));
+  const auto space = lepton::SearchSpace::parse(quickstart["search"]["space"], "search.space");
+  for (const auto& t : trials) {
+    INFO("trial " << t.number << " " << t.error);
+    numbers.insert(t.number);
+    CHECK(t.state == lepton::TrialState::kComplete);
+    CHECK_FALSE(space.check(t.params).has_value());
+    CHECK(t.intermediate.size() == 30);
+    for (const char* m : {"test_accuracy", "test_precision", "test_recall", "test_f1", "test_roc_auc"})
+      CHECK(t.metrics.count(m) == 1);
+  }
+  CHECK(numbers == std::set<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19});
+  const auto best = best_trial(trials, study->objectives);
+  REQUIRE(best);
+  CHECK(best->values.at(0) >= 0.95);
+  CHECK(best->metrics.at("test_accuracy") >= 0.9);
+}
+
+TEST_CASE("best, trials and studies print what the store holds", "[e2e]") {
+  TempDir dir;
+  const auto file = dir.write_json("e.json", lepton::test::small_experiment("bc", 5, 3));
+  REQUIRE(run_lepton({"run", file, "--storage", dir.sqlite_url(), "--quiet"}).exit_code == 0);
+
+  const auto best = run_lepton({"best", "--storage", dir.sqlite_url(), "--study", "bc", "--json"});
+  REQUIRE(best.exit_code == 0);
+  const json b = json::parse(best.out);
+  for (const char* key : {"number", "state", "values", "params", "metrics"}) CHECK(b.contains(key));
+  CHECK(b["state"] == "COMPLETE");
+  CHECK(b["values"].contains("val_accuracy"));
+  for (const char* m : {"val_accuracy", "val_precision", "val_recall", "val_f1", "val_roc_auc", "test_accuracy",
+                        "test_precision", "test_recall", "test_f1", "test_roc_auc"})
+    CHECK(b["metrics"].contains(m));
+
+  const auto top = run_lepton({"trials", "--storage", dir.sqlite_url(), "--study", "bc", "--sort", "val_f1", "--top",
+                               "3", "--json"});
+  REQUIRE(top.exit_code == 0);
+  const json rows = json::parse(top.out);
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0]["metrics"]["val_f1"] >= rows[1]["metrics"]["val_f1"]);
+  CHECK(rows[1]["metrics"]["val_f1"] >= rows[2]["metrics"]["val_f1"]);
+
+  const auto table = run_lepton({"trials", "--storage", dir.sqlite_url(), "--study", "bc", "--sort", "val_loss"});
+  REQUIRE(table.exit_code == 0);
+  CHECK_THAT(table.out, Catch::Contains("val_loss") && Catch::Contains("optimizer"));
+
+  const auto studies = run_lepton({"studies", "--storage", dir.sqlite_url(), "--json"});
+  REQUIRE(studies.exit_code == 0);
+  const json s = json::parse(studies.out);
+  REQUIRE(s.size() == 1);
+  CHECK(s[0]["name"] == "bc");
+  CHECK(s[0]["trials"] == 5);
+  CHECK(s[0]["best"]["number"] == b["number"]);
+
+  const auto human = run_lepton({"best", "--storage", dir.sqlite_url(), "--study", "bc"});
+  CHECK_THAT(human.out, Catch::Contains("validation") && Catch::Contains("roc_auc"));
+}
+
+TEST_CASE("a study gives the same trials whatever the number of parallel workers", "[e2e]") {
+  TempDir dir;
+  const auto file = dir.write_json("e.json", lepton::test::small_experiment("bc", 6, 3));
+  REQUIRE(run_lepton({"run", file, "--storage", dir.sqlite_url(), "--study", "one", "--parallel", "1", "-q"}).exit_code == 0);
+  REQUIRE(run_lepton({"run", file, "--storage", dir.sqlite_url(), "--study", "two", "--parallel", "2", "-q"}).exit_code == 0);
+  auto store = open_store(dir.sqlite_url(), OpenMode::kExisting);
+  const auto one = store->trials(store->find_study("one")->id);
+  const auto two = store->trials(store->find_study("two")->id);
+  REQUIRE(one.size() == 6);
+  REQUIRE(two.size() == 6);
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    INFO("trial " << i);
+    CHECK(one[i].params == two[i].params);
+    CHECK(one[i].seed == two[i].seed);
+    CHECK(one[i].metrics == two[i].metrics);
+  }
+}
+
+TEST_CASE("running again continues the study up to its budget", "[e2e]") {
+  TempDir dir;
+  const auto file = dir.write_json("e.json", lepton::test::small_experiment("bc", 3, 2));
+  REQUIRE(run_lepton({"run", file, "--storage", dir.sqlite_url(), "-q"}).exit_code == 0);
+  REQUIRE(run_lepton({"run", file, "--storage", dir.sqlite_url(), "-q", "--trials", "5"}).exit_code == 0);
+  const auto again = run_lepton({"run", file, "--storage", dir.sqlite_url(), "--trials", "5"});
+  REQUIRE(again.exit_code == 0);
+  CHECK_THAT(again.err, Catch::Contains("5 of 5 trials done"));
+  auto store = open_store(dir.sqlite_url(), OpenMode::kExisting);
+  CHECK(store->trials(store->find_study("bc")->id).size() == 5);
+
+  // The same name with a different experiment is refused, and nothing is written.
+  json changed = lepton::test::small_experiment("bc", 3, 2);
+  changed["search"]["seed"] = 99;
+  const auto refused = run_lepton({"run", dir.write_json("changed.json", changed), "--storage", dir.sqlite_url()});
+  CHECK(refused.exit_code == 2);
+  CHECK_THAT(refused.err, Catch::Contains("search.seed: study \"bc\"") && Catch::Contains("--study NEW_NAME"));
+  CHECK(store->trials(store->find_study("bc")->id).size() == 5);
+}

@@ -1,0 +1,106 @@
+// Experiment-file validation: every error names the JSON path and what was expected.
+#include "spec/experiment.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+
+using lepton::ConfigError;
+using lepton::json;
+using namespace lepton::engine;
+
+namespace {
+std::string error_of(json experiment) {
+  try {
+    parse_experiment(experiment, {});
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+json with(const json& patch) {
+  json e = lepton::test::small_experiment();
+  e.merge_patch(patch);
+  return e;
+}
+}  // namespace
+
+TEST_CASE("a valid experiment parses into its sections", "[experiment]") {
+  const Experiment e = parse_experiment(lepton::test::small_experiment("ok", 5, 2), {"/data"});
+  CHECK(e.name == "ok");
+  CHECK(e.dataset.plugin == "csv");
+  CHECK_FALSE(e.dataset.config.contains("plugin"));
+  CHECK(e.model.plugin == "mlp");
+  CHECK(e.task.type == "train");
+  CHECK(e.task.settings["epochs"] == 2);
+  REQUIRE(e.task.objectives.size() == 1);
+  CHECK(e.task.objectives[0].metric == "val_accuracy");
+  CHECK(e.task.objectives[0].direction == lepton::Direction::kMaximize);
+  CHECK(e.search.trials == 5);
+  CHECK(e.search.space.size() == 4);
+  CHECK(e.data_dirs == std::vector<std::string>{"/data"});
+}
+
+TEST_CASE("experiment errors name the JSON path", "[experiment]") {
+  CHECK(error_of(with({{"serach", 1}})).rfind("serach: unknown key (did you mean \"search\"?)", 0) == 0);
+  CHECK(error_of(with({{"name", "has space"}})) ==
+        "name: a study name is 1 to 128 letters, digits, '_', '-' or '.', got \"has space\"");
+  CHECK(error_of(with({{"search", {{"trials", 0}}}})) == "search.trials: expected an integer in [1, 10000000], got 0");
+  CHECK(error_of(with({{"search", {{"trials", "many"}}}})) == "search.trials: expected an integer, got string \"many\"");
+  CHECK(error_of(with({{"search", {{"parallel", -1}}}})) == "search.parallel: expected an integer in [1, 1024], got -1");
+  CHECK(error_of(with({{"task", {{"epochs", 0}}}})) == "task.epochs: \"epochs\" takes values in [1, 100000], got 0");
+  CHECK(error_of(with({{"task", {{"optimizer", "adagrad"}}}})) ==
+        "task.optimizer: \"optimizer\" takes one of \"adam\", \"adamw\", \"sgd\", got \"adagrad\"");
+  CHECK(error_of(with({{"task", {{"objective", {{"metric", "val_acc"}}}}}})) ==
+        "task.objective.metric: expected one of val_accuracy, val_precision, val_recall, val_f1, val_roc_auc, "
+        "val_loss, train_loss, got \"val_acc\" (did you mean \"val_accuracy\"?)");
+  CHECK(error_of(with({{"task", {{"objective", {{"metric", "test_accuracy"}}}}}})) ==
+        "task.objective.metric: optimizing \"test_accuracy\" would tune on the test split; optimize "
+        "\"val_accuracy\" and read the test metrics afterwards");
+  CHECK(error_of(with({{"task", {{"objective", json::array()}}}})) == "task.objective: expected at least one objective");
+  CHECK(error_of(with({{"dataset", {{"plugin", nullptr}}}})) == "dataset.plugin: required key is missing");
+  CHECK(error_of(with({{"model", nullptr}})) == "model: required key is missing");
+  CHECK(error_of(with({{"storage", "mysql://x"}})) ==
+        "storage: unsupported storage URL \"mysql://x\"; use sqlite:///relative/path.db, sqlite:////absolute/path.db "
+        "or postgresql://user@host:port/database");
+  CHECK(error_of(with({{"search", {{"space", {{"lr", {{"low", 1.0}}}}}}}})) ==
+        "search.space.lr.low: low (1) is greater than high (0.03)");
+}
+
+TEST_CASE("a parameter cannot be both fixed and searched", "[experiment]") {
+  CHECK(error_of(with({{"task", {{"lr", 0.01}}}})) ==
+        "search.space.lr: \"lr\" is also fixed at task.lr; a parameter is either fixed or searched, remove one");
+  CHECK(error_of(with({{"model", {{"hidden", 32}}}})) ==
+        "search.space.hidden: \"hidden\" is also fixed at model.hidden; a parameter is either fixed or searched, "
+        "remove one");
+}
+
+TEST_CASE("objective directions default by metric and lists give several objectives", "[experiment]") {
+  const Experiment e = parse_experiment(
+      with({{"task", {{"objective", json::parse(R"([{"metric": "val_f1"}, {"metric": "val_loss"}])")}}}}), {});
+  REQUIRE(e.task.objectives.size() == 2);
+  CHECK(e.task.objectives[0].direction == lepton::Direction::kMaximize);
+  CHECK(e.task.objectives[1].direction == lepton::Direction::kMinimize);
+}
+
+TEST_CASE("load_experiment reports JSON syntax errors with line and column", "[experiment]") {
+  lepton::test::TempDir dir;
+  const std::string file = dir.write("bad.json", "{\n  \"name\": \"x\",\n  \"search\": {,}\n}\n");
+  try {
+    load_experiment(file);
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).rfind("line 3, column 14: invalid JSON: syntax error", 0) == 0);
+  }
+  CHECK_THROWS_WITH(load_experiment(dir.file("absent.json")),
+                    "cannot read the experiment file: No such file or directory");
+}
+
+TEST_CASE("first_difference finds the section that changes results", "[experiment]") {
+  const Experiment a = parse_experiment(with(json::object()), {});
+  CHECK(first_difference(a, parse_experiment(with({{"search", {{"trials", 99}, {"parallel", 2}}}}), {})).empty());
+  CHECK(first_difference(a, parse_experiment(with({{"search", {{"seed", 4}}}}), {})) == "search.seed");
+  CHECK(first_difference(a, parse_experiment(with({{"task", {{"epochs", 9}}}}), {})) == "task");
+  CHECK(first_difference(a, parse_experiment(with({{"search", {{"space", {{"hidden", {{"high", 65}}}}}}}}), {})) ==
+        "search.space");
+}

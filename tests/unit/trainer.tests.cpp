@@ -1,0 +1,122 @@
+// The train task on real data: deterministic per seed, whatever runs beside it; NaN losses fail the
+// trial with a reason; objectives and metrics come from the held-out splits.
+#include "plugins/registry.hpp"
+#include "run/trainer.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <thread>
+
+using lepton::json;
+using namespace lepton::engine;
+
+namespace {
+
+struct Fixture {
+  Registry registry;
+  lepton::DataSplits data;
+  Fixture() {
+    registry.load_default();
+    lepton::DatasetRequest request;
+    request.config = {{"path", std::string(LEPTON_DATA_DIR) + "/breast_cancer.csv"},
+                      {"standardize", true},
+                      {"split", {{"valid", 0.2}, {"test", 0.2}, {"seed", 7}}}};
+    data = registry.dataset("csv").load(request);
+  }
+  TrainRequest request(std::uint64_t seed, json model_params = {{"hidden", 32}, {"dropout", 0.2}}) const {
+    TrainRequest r;
+    r.data = &data;
+    r.model = &registry.model("mlp");
+    r.model_name = "mlp";
+    r.model_params = std::move(model_params);
+    r.settings = {{"epochs", 5}, {"lr", 0.01}, {"batch_size", 32}};
+    r.objectives = {{"val_accuracy", lepton::Direction::kMaximize}};
+    r.seed = seed;
+    return r;
+  }
+};
+
+// A model whose output turns NaN, to exercise the finite-loss check.
+class NanNetwork final : public lepton::Network {
+ public:
+  explicit NanNetwork(std::int64_t inputs) { linear_ = register_module("linear", torch::nn::Linear(inputs, 2)); }
+  torch::Tensor features(const torch::Tensor& x) override { return x; }
+  torch::Tensor head(const torch::Tensor& f) override { return linear_(f) * std::nan(""); }
+  void replace_head(std::int64_t) override {}
+  std::vector<torch::Tensor> head_parameters() override { return linear_->parameters(); }
+  std::vector<std::vector<torch::Tensor>> backbone_layers() override { return {}; }
+
+ private:
+  torch::nn::Linear linear_{nullptr};
+};
+class NanModel final : public lepton::Model {
+ public:
+  std::shared_ptr<lepton::Network> build(const lepton::ModelRequest& r) const override {
+    return std::make_shared<NanNetwork>(r.shape.input.at(0));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the csv plugin splits breast cancer stratified and standardizes on train only", "[trainer]") {
+  Fixture f;
+  CHECK(f.data.train.size() + f.data.valid.size() + f.data.test.size() == 569);
+  CHECK(f.data.valid.size() == 114);
+  CHECK(f.data.class_names == std::vector<std::string>{"malignant", "benign"});
+  CHECK(f.data.input_shape == std::vector<std::int64_t>{30});
+  // Stratified: the benign share (357/569) is kept in each split.
+  for (const auto* split : {&f.data.train, &f.data.valid, &f.data.test})
+    CHECK(split->y.to(torch::kDouble).mean().item<double>() == Approx(357.0 / 569).margin(0.01));
+  CHECK(f.data.train.x.mean(0).abs().max().item<double>() < 1e-4);  // zero mean on train
+  CHECK(f.data.valid.x.mean(0).abs().max().item<double>() > 1e-3);  // not refitted on valid
+}
+
+TEST_CASE("training is deterministic per seed, even beside another trial", "[trainer]") {
+  Fixture f;
+  const TrialResult alone = train_classifier(f.request(11));
+  TrialResult first, second;
+  std::thread other([&] { second = train_classifier(f.request(12)); });
+  first = train_classifier(f.request(11));
+  other.join();
+  CHECK(alone.state == lepton::TrialState::kComplete);
+  CHECK(first.metrics == alone.metrics);  // dropout and shuffling draw from the trial's own generator
+  CHECK(second.metrics != alone.metrics);
+  CHECK(alone.values.at(0) == alone.metrics.at("val_accuracy"));
+  CHECK(alone.values.at(0) > 0.9);
+  for (const char* m : {"val_accuracy", "val_precision", "val_recall", "val_f1", "val_roc_auc", "test_accuracy",
+                        "test_precision", "test_recall", "test_f1", "test_roc_auc"}) {
+    INFO(m);
+    CHECK(alone.metrics.at(m) >= 0.0);
+    CHECK(alone.metrics.at(m) <= 1.0);
+  }
+}
+
+TEST_CASE("every epoch reports the objective's validation value", "[trainer]") {
+  Fixture f;
+  std::vector<std::pair<int, double>> reports;
+  auto request = f.request(3);
+  request.on_epoch = [&](int epoch, double value) { reports.emplace_back(epoch, value); };
+  const auto result = train_classifier(request);
+  REQUIRE(reports.size() == 5);
+  CHECK(reports.front().first == 1);
+  CHECK(reports.back().first == 5);
+  CHECK(reports.back().second == result.values.at(0));
+}
+
+TEST_CASE("a NaN loss fails the trial with the epoch, step and a hint", "[trainer]") {
+  Fixture f;
+  NanModel model;
+  auto request = f.request(1);
+  request.model = &model;
+  request.model_params = json::object();
+  CHECK_THROWS_WITH(train_classifier(request),
+                    "loss became nan at epoch 1, step 1; lower the learning rate (lr = 0.01)");
+}
+
+TEST_CASE("a model that refuses its parameters fails the trial, tagged with the model", "[trainer]") {
+  Fixture f;
+  CHECK_THROWS_WITH(train_classifier(f.request(1, {{"layers", 40}})),
+                    "model mlp: model.layers: expected an integer in [1, 16], got 40");
+}
