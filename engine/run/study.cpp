@@ -124,8 +124,9 @@ namespace {
 class StudyRun {
  public:
   StudyRun(const PreparedExperiment& prepared, Store& store, const Registry& registry, ProgressSink& progress,
-           StudyRecord study, const RunOptions& options)
-      : prepared_(prepared),
+           StudyRecord study, const RunOptions& options, Evaluator evaluator)
+      : evaluator_(std::move(evaluator)),
+        prepared_(prepared),
         e_(prepared.experiment),
         store_(store),
         registry_(registry),
@@ -232,6 +233,14 @@ class StudyRun {
   }
 
   TrialResult evaluate(const TrialRecord& trial) {
+    const auto report = [&](int epoch, double value) { store_.report(trial.id, epoch, value); };
+    if (evaluator_) {
+      try {
+        return evaluator_(trial, report);
+      } catch (const std::exception& e) {
+        return TrialResult{TrialState::kFail, {}, {}, e.what(), json::object()};
+      }
+    }
     TrainRequest request;
     request.data = prepared_.data.get();
     request.model = &registry_.model(prepared_.model_plugin);
@@ -245,7 +254,7 @@ class StudyRun {
                            prepared_.trainer_params.end();
       (trainer ? request.settings : request.model_params)[item.key()] = item.value();
     }
-    request.on_epoch = [&](int epoch, double value) { store_.report(trial.id, epoch, value); };
+    request.on_epoch = report;
     TrialResult result;
     try {
       result = train_classifier(request);
@@ -320,6 +329,7 @@ class StudyRun {
     heartbeat.join();
   }
 
+  Evaluator evaluator_;
   const PreparedExperiment& prepared_;
   const Experiment& e_;
   Store& store_;
@@ -342,7 +352,8 @@ class StudyRun {
 }  // namespace
 
 RunSummary run_study(const PreparedExperiment& prepared, Store& store, const Registry& registry,
-                     const RunOptions& options, ProgressSink& progress, const std::string& study_name) {
+                     const RunOptions& options, ProgressSink& progress, const std::string& study_name,
+                     const Evaluator& evaluator) {
   const Experiment& e = prepared.experiment;
   bool created = false;
   StudyRecord study = store.create_study(study_name, e.task.objectives, study_spec(e), &created);
@@ -355,7 +366,7 @@ RunSummary run_study(const PreparedExperiment& prepared, Store& store, const Reg
                                      "`lepton resume` to continue this one as it was");
   }
   store.set_study_attr(study.id, "trials", options.trials);
-  StudyRun run(prepared, store, registry, progress, study, options);
+  StudyRun run(prepared, store, registry, progress, study, options, evaluator);
   RunSummary summary;
   summary.started = run.run();
   summary.study = std::move(study);

@@ -7,6 +7,7 @@
 
 #include <lepton/dataset.hpp>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,11 +56,16 @@ struct RunSummary {
   int started = 0;  ///< trials this run started
 };
 
+/// Runs one trial's work given its record and a per-step report callback. The default runs the
+/// experiment's task; benchmarks pass a no-op one to measure the engine alone.
+using Evaluator = std::function<TrialResult(const TrialRecord& trial, const std::function<void(int, double)>& report)>;
+
 /// Opens or creates the study and runs trials until the budget is spent. Running trials left by a
 /// dead process are first recorded as FAIL (interrupted). Throws ConfigError when a study of that
 /// name exists but was made from a different experiment.
 RunSummary run_study(const PreparedExperiment& prepared, Store& store, const Registry& registry,
-                     const RunOptions& options, ProgressSink& progress, const std::string& study_name);
+                     const RunOptions& options, ProgressSink& progress, const std::string& study_name,
+                     const Evaluator& evaluator = {});
 
 /// Torch threads per trial so that trials x threads stays within the cores this process may use.
 int torch_threads_per_trial(int parallel);
