@@ -51,7 +51,7 @@ Overhead lepton_overhead(const Registry& registry, int trials) {
   auto prepared = prepare_experiment(load_experiment(std::string(LEPTON_SOURCE_DIR) + "/experiments/quickstart.json"), registry);
   auto store = open_store("sqlite:///" + dir + "/overhead.db");
   Stamps stamps;
-  const Evaluator noop = [](const TrialRecord&, const std::function<void(int, double)>&) {
+  const Evaluator noop = [](const TrialRecord&, const std::function<bool(int, double)>&) {
     return TrialResult{lepton::TrialState::kComplete, {0.5}, {{"val_accuracy", 0.5}}, "", lepton::json::object()};
   };
   const auto start = Clock::now();

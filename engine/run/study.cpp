@@ -3,7 +3,7 @@
 #include "run/study.hpp"
 
 #include "run/history.hpp"
-#include "run/trainer.hpp"
+#include "run/trial_runner.hpp"
 #include "run/worker_identity.hpp"
 #include "spec/parameters.hpp"
 
@@ -233,39 +233,16 @@ class StudyRun {
   }
 
   TrialResult evaluate(const TrialRecord& trial) {
-    const auto report = [&](int epoch, double value) { store_.report(trial.id, epoch, value); };
-    if (evaluator_) {
-      try {
-        return evaluator_(trial, report);
-      } catch (const std::exception& e) {
-        return TrialResult{TrialState::kFail, {}, {}, e.what(), json::object()};
-      }
-    }
-    TrainRequest request;
-    request.data = prepared_.data.get();
-    request.model = &registry_.model(prepared_.model_plugin);
-    request.model_name = prepared_.model_plugin;
-    request.objectives = e_.task.objectives;
-    request.seed = trial.seed;
-    request.settings = e_.task.settings;
-    request.model_params = e_.model.config;
-    for (const auto& item : trial.params.items()) {
-      const bool trainer = std::find(prepared_.trainer_params.begin(), prepared_.trainer_params.end(), item.key()) !=
-                           prepared_.trainer_params.end();
-      (trainer ? request.settings : request.model_params)[item.key()] = item.value();
-    }
-    request.on_epoch = report;
-    TrialResult result;
+    const EpochReport report = [&](int epoch, double value) {
+      store_.report(trial.id, epoch, value);
+      return false;
+    };
+    if (!evaluator_) return run_trial(prepared_, registry_, trial, report);
     try {
-      result = train_classifier(request);
-    } catch (const TrialFailure& e) {
-      result.state = TrialState::kFail;
-      result.error = e.what();
+      return evaluator_(trial, report);
     } catch (const std::exception& e) {
-      result.state = TrialState::kFail;
-      result.error = e.what();
+      return TrialResult{TrialState::kFail, {}, {}, e.what(), json::object()};
     }
-    return result;
   }
 
   // Running trials whose process is gone (killed, crashed) fail as interrupted; trials of other

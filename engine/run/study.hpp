@@ -56,9 +56,10 @@ struct RunSummary {
   int started = 0;  ///< trials this run started
 };
 
-/// Runs one trial's work given its record and a per-step report callback. The default runs the
-/// experiment's task; benchmarks pass a no-op one to measure the engine alone.
-using Evaluator = std::function<TrialResult(const TrialRecord& trial, const std::function<void(int, double)>& report)>;
+/// Runs one trial's work given its record and a per-epoch report callback (which returns true when
+/// the trial should stop). The default runs the experiment's task (run_trial); benchmarks pass a
+/// no-op one to measure the engine alone.
+using Evaluator = std::function<TrialResult(const TrialRecord& trial, const std::function<bool(int, double)>& report)>;
 
 /// Opens or creates the study and runs trials until the budget is spent. Running trials left by a
 /// dead process are first recorded as FAIL (interrupted). Throws ConfigError when a study of that

@@ -116,9 +116,17 @@ TrialResult train_classifier(const TrainRequest& request) {
     train_loss = loss_sum / static_cast<double>(steps);
     net->eval();
     valid_metrics = classification_metrics(predict_logits(*net, data.valid.x), data.valid.y);
-    if (request.on_epoch)
-      request.on_epoch(epoch, first_metric == "train_loss" ? train_loss
-                                                           : metric_value(valid_metrics, short_metric(first_metric)));
+    const double value =
+        first_metric == "train_loss" ? train_loss : metric_value(valid_metrics, short_metric(first_metric));
+    if (request.on_epoch && request.on_epoch(epoch, value)) {
+      TrialResult pruned;
+      pruned.state = TrialState::kPruned;
+      add_metrics(pruned.metrics, "val", valid_metrics);
+      pruned.metrics["train_loss"] = train_loss;
+      pruned.attrs["pruned_at_epoch"] = epoch;
+      pruned.error = "pruned at epoch " + std::to_string(epoch);
+      return pruned;
+    }
   }
 
   TrialResult result;

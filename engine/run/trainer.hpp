@@ -28,12 +28,14 @@ struct TrainRequest {
   json settings = json::object();    ///< trainer settings: epochs, batch_size, optimizer, lr, ...
   std::vector<Objective> objectives;
   std::uint64_t seed = 0;
-  /// Called after each epoch with the first objective's validation value.
-  std::function<void(int epoch, double value)> on_epoch;
+  /// Called after each epoch with the first objective's validation value; returning true stops
+  /// training there and the trial ends PRUNED.
+  std::function<bool(int epoch, double value)> on_epoch;
 };
 
-/// Trains and evaluates. Returns COMPLETE with values and metrics (validation and test), or throws
-/// TrialFailure. Deterministic for a seed, whatever other trials run beside it.
+/// Trains and evaluates. Returns COMPLETE with values and metrics (validation and test), PRUNED
+/// (attrs.pruned_at_epoch) when on_epoch asks to stop, or throws TrialFailure. Deterministic for a
+/// seed, whatever other trials run beside it.
 TrialResult train_classifier(const TrainRequest& request);
 
 }  // namespace lepton::engine

@@ -97,12 +97,31 @@ TEST_CASE("every epoch reports the objective's validation value", "[trainer]") {
   Fixture f;
   std::vector<std::pair<int, double>> reports;
   auto request = f.request(3);
-  request.on_epoch = [&](int epoch, double value) { reports.emplace_back(epoch, value); };
+  request.on_epoch = [&](int epoch, double value) {
+    reports.emplace_back(epoch, value);
+    return false;
+  };
   const auto result = train_classifier(request);
   REQUIRE(reports.size() == 5);
   CHECK(reports.front().first == 1);
   CHECK(reports.back().first == 5);
   CHECK(reports.back().second == result.values.at(0));
+}
+
+TEST_CASE("a report that asks to stop ends the trial PRUNED at that epoch", "[trainer]") {
+  Fixture f;
+  auto request = f.request(3);
+  int calls = 0;
+  request.on_epoch = [&](int epoch, double) {
+    ++calls;
+    return epoch == 2;
+  };
+  const auto result = train_classifier(request);
+  CHECK(calls == 2);
+  CHECK(result.state == lepton::TrialState::kPruned);
+  CHECK(result.attrs["pruned_at_epoch"] == 2);
+  CHECK(result.values.empty());
+  CHECK(result.metrics.count("val_accuracy") == 1);
 }
 
 TEST_CASE("a NaN loss fails the trial with the epoch, step and a hint", "[trainer]") {
