@@ -2,7 +2,7 @@
 // errors propagate to main(), which maps them to exit codes.
 #include "cli/commands.hpp"
 
-#include "cli/progress_printer.hpp"
+#include "cli/progress.hpp"
 #include "plugins/registry.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
@@ -22,8 +22,6 @@ namespace lepton::cli {
 
 using namespace lepton::engine;
 
-namespace {
-
 StudyRecord require_study(Store& store, const std::string& name) {
   if (auto study = store.find_study(name)) return *study;
   std::vector<std::string> names;
@@ -34,6 +32,8 @@ StudyRecord require_study(Store& store, const std::string& name) {
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
   throw ConfigError("--study", message + "; studies there: " + (list.empty() ? "none" : list));
 }
+
+namespace {
 
 std::string objective_header(const Objective& o) {
   return o.metric + (o.direction == Direction::kMaximize ? " (max)" : " (min)");
@@ -89,9 +89,10 @@ std::map<TrialState, int> count_states(const std::vector<TrialRecord>& trials) {
 }
 
 int execute(const Experiment& experiment, const std::string& storage, const std::string& study_name, int trials,
-            int parallel, bool quiet, const Registry& registry, const PreparedExperiment& prepared) {
+            int parallel, const RunArgs& args, const Registry& registry, const PreparedExperiment& prepared) {
   auto store = open_store(storage);
-  ProgressPrinter progress(experiment.task.objectives, quiet);
+  const auto view = make_progress_view(progress_mode(args.quiet, args.json), experiment.task.objectives, std::cerr, std::cout);
+  auto& progress = *view;
   RunOptions options{trials, parallel};
   if (parallel > available_cores())
     spdlog::warn("parallel {} exceeds the {} cores available; trials will share cores", parallel, available_cores());
@@ -101,6 +102,8 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   const RunSummary summary = run_study(prepared, *store, registry, options, progress, study_name);
 
   const auto all = store->trials(summary.study.id);
+  progress.study_finished(summary.study, all, store->url());
+  if (args.json) return 0;  // the study_finished event was the summary
   const auto counts = count_states(all);
   auto ranked = rank(all, sort_key("", experiment.task.objectives, all));
   const std::size_t shown = std::min<std::size_t>(ranked.size(), 10);
@@ -130,7 +133,7 @@ int run_command(const RunArgs& args) {
   Registry registry;
   registry.load_default();
   PreparedExperiment prepared = prepare_experiment(experiment, registry);
-  return execute(prepared.experiment, storage, study, trials, parallel, args.quiet, registry, prepared);
+  return execute(prepared.experiment, storage, study, trials, parallel, args, registry, prepared);
 }
 
 int resume_command(const RunArgs& args) {
@@ -144,7 +147,7 @@ int resume_command(const RunArgs& args) {
   Registry registry;
   registry.load_default();
   PreparedExperiment prepared = prepare_experiment(experiment, registry);
-  return execute(prepared.experiment, args.storage, args.study, trials, parallel, args.quiet, registry, prepared);
+  return execute(prepared.experiment, args.storage, args.study, trials, parallel, args, registry, prepared);
 }
 
 int studies_command(const QueryArgs& args) {

@@ -1,6 +1,8 @@
 // The `lepton` subcommands: each a function from parsed options to an exit code.
 #pragma once
 
+#include "store/store.hpp"
+
 #include <optional>
 #include <string>
 
@@ -12,6 +14,7 @@ struct RunArgs {
   std::string study;       ///< --study; empty: the experiment's name
   std::optional<int> trials, parallel;
   bool quiet = false;
+  bool json = false;  ///< progress as JSON events on stdout, no table
 };
 
 struct QueryArgs {
@@ -22,6 +25,9 @@ struct QueryArgs {
   std::string state;
   bool json = false;
 };
+
+/// The study named `name`, or a ConfigError (exit 2) listing the studies there, with a suggestion.
+engine::StudyRecord require_study(engine::Store& store, const std::string& name);
 
 int run_command(const RunArgs& args);
 int resume_command(const RunArgs& args);

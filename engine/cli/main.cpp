@@ -1,6 +1,7 @@
 // `lepton`: the command-line shell over the engine. Parses arguments (CLI11), runs one subcommand,
 // and maps errors to exit codes: 2 for bad input, 1 for anything else.
 #include "cli/commands.hpp"
+#include "cli/result_commands.hpp"
 #include "store/store.hpp"
 
 #include <lepton/config.hpp>
@@ -18,6 +19,8 @@ Examples:
   lepton trials --storage sqlite:///lepton.db --study breast-cancer-mlp --sort val_accuracy --top 5
   lepton best --storage sqlite:///lepton.db --study breast-cancer-mlp --json
   lepton resume --storage sqlite:///lepton.db --study breast-cancer-mlp
+  lepton report --storage sqlite:///lepton.db --study breast-cancer-mlp -o report.html
+  lepton export-trials --storage sqlite:///lepton.db --study breast-cancer-mlp --format optuna-journal -o study.log
 
 Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db
 Plugins: the build's plugin folder, plus folders in LEPTON_PLUGIN_PATH (colon-separated).
@@ -44,10 +47,13 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10'000'000));
   run->add_option("--parallel", run_args.parallel, "Trials at once (default: search.parallel)")->check(CLI::Range(1, 1024));
   run->add_flag("-q,--quiet", run_args.quiet, "Print only the final table");
+  run->add_flag("--json", run_args.json, "Progress as one JSON object per event on stdout (no table)");
   run->footer(R"(
 Runs trials until the study has its budget; a study of the same name in the store is continued.
-Example:
-  lepton run experiments/quickstart.json --trials 40 --parallel 2)");
+Progress goes to stderr: an updating status line on a terminal, one line per trial otherwise.
+Examples:
+  lepton run experiments/quickstart.json --trials 40 --parallel 2
+  lepton run experiments/quickstart.json --json | jq -c 'select(.event == "trial_finished") | .progress')");
 
   RunArgs resume_args;
   auto* resume = app.add_subcommand("resume", "Finish a study that was stopped or killed");
@@ -56,6 +62,7 @@ Example:
   resume->add_option("--trials", resume_args.trials, "Raise the study's trial budget")->check(CLI::Range(1, 10'000'000));
   resume->add_option("--parallel", resume_args.parallel, "Trials at once")->check(CLI::Range(1, 1024));
   resume->add_flag("-q,--quiet", resume_args.quiet, "Print only the final table");
+  resume->add_flag("--json", resume_args.json, "Progress as one JSON object per event on stdout (no table)");
   resume->footer(R"(
 Trials left RUNNING by a dead process are recorded as FAIL (interrupted); completed trials are kept
 and numbering continues. The experiment is the one stored with the study.
@@ -96,6 +103,8 @@ Example:
   plugins_inspect->add_option("FILE", inspect_file, "The plugin library (.so)")->required();
   plugins_inspect->add_flag("--json", plugins_json, "Print one JSON document");
 
+  const ResultCommands result_commands(app);  // report, compare, export-trials
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -115,6 +124,7 @@ Example:
     if (*studies) return studies_command(studies_args);
     if (*trials) return trials_command(trials_args);
     if (*best) return best_command(best_args);
+    if (const auto code = result_commands.run()) return *code;
     if (*plugins) {
       if (*plugins_inspect) return plugins_inspect_command(inspect_file, plugins_json);
       return plugins_list_command(plugins_json);

@@ -3,66 +3,82 @@
 
 #include "report/table.hpp"
 
-#include <iostream>
 #include <sstream>
 
 namespace lepton::cli {
 
 using namespace lepton::engine;
 
-ProgressPrinter::ProgressPrinter(std::vector<Objective> objectives, bool quiet)
-    : objectives_(std::move(objectives)), quiet_(quiet), start_(std::chrono::steady_clock::now()) {}
+std::string study_started_text(const StudyRecord& study, int done, int target, int parallel, int torch_threads) {
+  std::ostringstream s;
+  s << "study " << study.name << ": " << done << " of " << target << " trials done";
+  if (done < target)
+    s << "; running " << target - done << " more, " << parallel << " at a time (" << torch_threads << " torch thread"
+      << (torch_threads > 1 ? "s" : "") << " each)";
+  return s.str();
+}
+
+std::string trial_recovered_text(const TrialRecord& t) {
+  return "trial " + std::to_string(t.number) + " was left RUNNING by a process that is gone: recorded as FAIL (" +
+         t.error + ")";
+}
+
+std::string trial_outcome_text(const TrialRecord& trial, const std::vector<Objective>& objectives) {
+  std::ostringstream s;
+  s << "trial " << trial.number << " " << to_string(trial.state);
+  if (trial.state == TrialState::kComplete)
+    for (std::size_t i = 0; i < objectives.size() && i < trial.values.size(); ++i)
+      s << "  " << objectives[i].metric << "=" << format_number(trial.values[i]);
+  if (trial.state == TrialState::kPruned) {
+    if (trial.attrs.contains("pruned_at_epoch"))
+      s << " at epoch " << format_value(trial.attrs["pruned_at_epoch"]);
+    else if (!trial.intermediate.empty())
+      s << " at epoch " << trial.intermediate.rbegin()->first;
+  }
+  return s.str();
+}
+
+std::string trial_details_text(const TrialRecord& trial) {
+  std::ostringstream s;
+  s << format_duration(trial.duration());
+  for (const auto& item : trial.params.items()) s << "  " << item.key() << "=" << format_value(item.value());
+  return s.str();
+}
+
+ProgressPrinter::ProgressPrinter(std::vector<Objective> objectives, std::ostream& err)
+    : err_(err), tracker_(std::move(objectives)) {}
 
 void ProgressPrinter::study_started(const StudyRecord& study, int done, int target, int parallel, int torch_threads) {
   std::lock_guard lock(mutex_);
-  done_ = started_with_ = done;
-  target_ = target;
-  start_ = std::chrono::steady_clock::now();
-  if (quiet_) return;
-  std::cerr << "study " << study.name << ": " << done << " of " << target << " trials done";
-  if (done < target)
-    std::cerr << "; running " << target - done << " more, " << parallel << " at a time (" << torch_threads
-              << " torch thread" << (torch_threads > 1 ? "s" : "") << " each)";
-  std::cerr << std::endl;
+  tracker_.study_started(done, target);
+  err_ << study_started_text(study, done, target, parallel, torch_threads) << std::endl;
 }
 
 void ProgressPrinter::trials_recovered(const std::vector<TrialRecord>& failed) {
   std::lock_guard lock(mutex_);
-  for (const auto& t : failed)
-    std::cerr << "trial " << t.number << " was left RUNNING by a process that is gone: recorded as FAIL ("
-              << t.error << ")" << std::endl;
+  for (const auto& t : failed) err_ << trial_recovered_text(t) << std::endl;
+}
+
+void ProgressPrinter::trial_started(const TrialRecord& trial) {
+  std::lock_guard lock(mutex_);
+  tracker_.trial_started(trial);
 }
 
 void ProgressPrinter::trial_finished(const TrialRecord& trial) {
   std::lock_guard lock(mutex_);
-  ++done_;
-  const Objective& objective = objectives_.front();
-  if (trial.state == TrialState::kComplete && !trial.values.empty()) {
-    const double v = trial.values.front();
-    const bool better = !best_ || (objective.direction == Direction::kMaximize ? v > *best_ : v < *best_);
-    if (better) {
-      best_ = v;
-      best_number_ = trial.number;
-    }
-  }
-  if (quiet_) return;
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  tracker_.trial_finished(trial);
+  const ProgressSnapshot s = tracker_.snapshot();
   std::ostringstream line;
-  const int width = static_cast<int>(std::to_string(target_).size());
-  line << "[" << std::string(width - std::min<int>(width, std::to_string(done_).size()), ' ') << done_ << "/"
-       << target_ << "] trial " << trial.number << " " << to_string(trial.state);
-  if (trial.state == TrialState::kComplete && !trial.values.empty())
-    line << "  " << objective.metric << "=" << format_number(trial.values.front());
-  if (best_) line << "  best=" << format_number(*best_) << " (#" << best_number_ << ")";
-  line << "  " << format_duration(trial.duration());
-  for (const auto& item : trial.params.items()) line << "  " << item.key() << "=" << format_value(item.value());
-  line << "  [" << format_duration(elapsed) << " elapsed";
-  const int finished_here = done_ - started_with_;
-  if (finished_here > 0 && done_ < target_)
-    line << ", ETA " << format_duration(elapsed / finished_here * (target_ - done_));
+  const int width = static_cast<int>(std::to_string(s.target).size());
+  const std::string done = std::to_string(s.done);
+  line << "[" << std::string(static_cast<std::size_t>(std::max<int>(0, width - static_cast<int>(done.size()))), ' ')
+       << done << "/" << s.target << "] " << trial_outcome_text(trial, tracker_.objectives());
+  if (s.best) line << "  best=" << format_number(*s.best) << " (#" << s.best_number << ")";
+  line << "  " << trial_details_text(trial) << "  [" << format_duration(s.elapsed) << " elapsed";
+  if (s.eta && s.done < s.target) line << ", ETA " << format_duration(*s.eta);
   line << "]";
   if (!trial.error.empty()) line << "\n        reason: " << trial.error;
-  std::cerr << line.str() << std::endl;
+  err_ << line.str() << std::endl;
 }
 
 }  // namespace lepton::cli

@@ -1,0 +1,78 @@
+// JSON Lines events. Every object has "event", "time" (Unix seconds) and "study"; trials are in the
+// form `lepton trials --json` prints.
+#include "cli/progress_json.hpp"
+
+#include "report/ranking.hpp"
+
+#include <algorithm>
+
+namespace lepton::cli {
+
+using namespace lepton::engine;
+
+JsonProgress::JsonProgress(std::vector<Objective> objectives, std::ostream& out)
+    : out_(out), tracker_(std::move(objectives)) {}
+
+void JsonProgress::emit_locked(const char* event, json fields) {
+  json line = {{"event", event}, {"time", unix_now()}, {"study", study_}};
+  line.update(fields);
+  out_ << line.dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << std::flush;
+}
+
+json JsonProgress::progress_locked() const {
+  const ProgressSnapshot s = tracker_.snapshot();
+  json out = {{"done", s.done},         {"target", s.target}, {"running", s.running},
+              {"complete", s.complete}, {"pruned", s.pruned}, {"failed", s.failed},
+              {"elapsed_s", s.elapsed}, {"eta_s", s.eta ? json(*s.eta) : json(nullptr)}};
+  if (s.best) out["best"] = {{"number", s.best_number}, {"value", *s.best}};
+  if (tracker_.objectives().size() > 1) out["pareto_front_size"] = s.front_size;
+  return out;
+}
+
+void JsonProgress::study_started(const StudyRecord& study, int done, int target, int parallel, int torch_threads) {
+  std::lock_guard lock(mutex_);
+  study_ = study.name;
+  tracker_.study_started(done, target);
+  json objectives = json::array();
+  for (const auto& o : study.objectives) objectives.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
+  emit_locked("study_started", {{"done", done},
+                                {"target", target},
+                                {"parallel", parallel},
+                                {"torch_threads", torch_threads},
+                                {"objectives", objectives}});
+}
+
+void JsonProgress::trials_recovered(const std::vector<TrialRecord>& failed) {
+  std::lock_guard lock(mutex_);
+  for (const auto& t : failed) emit_locked("trial_recovered", {{"number", t.number}, {"state", to_string(t.state)}, {"error", t.error}});
+}
+
+void JsonProgress::trial_started(const TrialRecord& trial) {
+  std::lock_guard lock(mutex_);
+  tracker_.trial_started(trial);
+  emit_locked("trial_started", {{"number", trial.number}, {"params", trial.params}, {"seed", trial.seed}});
+}
+
+void JsonProgress::trial_finished(const TrialRecord& trial) {
+  std::lock_guard lock(mutex_);
+  const bool improved = tracker_.trial_finished(trial);
+  emit_locked("trial_finished",
+              {{"trial", trial_to_json(trial, tracker_.objectives())}, {"improved", improved}, {"progress", progress_locked()}});
+}
+
+void JsonProgress::study_finished(const StudyRecord& study, const std::vector<TrialRecord>& trials,
+                                  const std::string& storage) {
+  std::lock_guard lock(mutex_);
+  study_ = study.name;
+  json states = json::object();
+  for (const auto s : {TrialState::kComplete, TrialState::kPruned, TrialState::kFail, TrialState::kRunning})
+    states[to_string(s)] = std::count_if(trials.begin(), trials.end(), [&](const TrialRecord& t) { return t.state == s; });
+  const auto best = best_trial(trials, study.objectives);
+  emit_locked("study_finished", {{"storage", storage},
+                                 {"trials", trials.size()},
+                                 {"states", states},
+                                 {"best", best ? trial_to_json(*best, study.objectives) : json(nullptr)},
+                                 {"progress", progress_locked()}});
+}
+
+}  // namespace lepton::cli
