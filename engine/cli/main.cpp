@@ -7,9 +7,9 @@
 #include <lepton/config.hpp>
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <iostream>
 
 namespace {
 
@@ -30,6 +30,8 @@ Exit codes: 0 success, 2 bad input (message on stderr), 1 other failures.)";
 
 int main(int argc, char** argv) {
   using namespace lepton::cli;
+  // Messages go to stderr (spdlog's default is stdout, which carries tables and --json output).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("lepton"));
   spdlog::set_pattern("%^%l%$: %v");
 
   CLI::App app{"Lepton: search the hyperparameters of training, fine-tuning and distillation runs of LibTorch "
@@ -131,13 +133,13 @@ Example:
     }
   } catch (const lepton::ConfigError& e) {
     const std::string where = *run ? run_args.experiment + ": " : "";
-    std::cerr << "error: " << (e.path().rfind('-', 0) == 0 ? "" : where) << e.what() << std::endl;
+    spdlog::error("{}{}", e.path().rfind('-', 0) == 0 ? "" : where, e.what());
     return 2;
   } catch (const lepton::engine::StoreError& e) {
-    std::cerr << "error: " << e.what() << std::endl;
+    spdlog::error("{}", e.what());
     return 1;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << std::endl;
+    spdlog::error("{}", e.what());
     return 1;
   }
   return 1;

@@ -127,8 +127,14 @@ TEST_CASE("the HTML report renders every plot in headless Chromium without error
     }
   }
 
-  const std::string mo = dir.file("report-mo.html"), pruned = dir.file("report-pruned.html");
-  for (const auto& [study, file] : {std::pair{"report-mo", mo}, std::pair{"report-pruned", pruned}}) {
+  // And a study with no trial yet: the page must still open cleanly.
+  open_store(dir.sqlite_url())
+      ->create_study("report-empty", {{"val_loss", lepton::Direction::kMinimize}},
+                     {{"experiment", lepton::test::small_experiment("report-empty")}, {"data_dirs", json::array()}});
+
+  const std::string mo = dir.file("report-mo.html"), pruned = dir.file("report-pruned.html"), empty = dir.file("report-empty.html");
+  for (const auto& [study, file] :
+       {std::pair{"report-mo", mo}, std::pair{"report-pruned", pruned}, std::pair{"report-empty", empty}}) {
     const auto r = run_lepton({"report", "--storage", dir.sqlite_url(), "--study", study, "-o", file});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -139,12 +145,12 @@ TEST_CASE("the HTML report renders every plot in headless Chromium without error
   }
 
   const std::string artifacts = std::string(LEPTON_TEST_ARTIFACTS_DIR) + "/report";
-  const auto browser = run_process({"node", std::string(LEPTON_SOURCE_DIR) + "/tests/tools/check_report.cjs", artifacts, mo, pruned},
+  const auto browser = run_process({"/usr/bin/env", "node", std::string(LEPTON_SOURCE_DIR) + "/tests/tools/check_report.cjs", artifacts, mo, pruned, empty},
                                    {{"NODE_PATH", std::string(LEPTON_SOURCE_DIR) + "/web/node_modules"}});
   INFO(browser.err);
   REQUIRE(browser.exit_code == 0);
   const json result = json::parse(browser.out);
-  REQUIRE(result["pages"].size() == 2);
+  REQUIRE(result["pages"].size() == 3);
 
   auto series_points = [](const json& chart, const std::string& name) {
     for (const auto& s : chart["series"])
@@ -186,6 +192,7 @@ TEST_CASE("the HTML report renders every plot in headless Chromium without error
   CHECK(series_points(charts["report-pruned/chart-curves"], "pruned here") == 3);
   CHECK(series_points(charts["report-pruned/chart-history-0"], "trial") == 8);
   CHECK(charts.count("report-pruned/chart-pareto") == 0);  // hidden for one objective
+  CHECK(pages[2]["tableRows"] == 0);
 }
 
 TEST_CASE("export-trials writes CSV and JSON, and Optuna 3.1 opens the journal with the same trials", "[results][export][slow]") {
@@ -213,7 +220,7 @@ TEST_CASE("export-trials writes CSV and JSON, and Optuna 3.1 opens the journal w
   std::istringstream lines(csv.out);
   for (std::string line; std::getline(lines, line);) rows.push_back(line);
   REQUIRE(rows.size() == 7);
-  CHECK_THAT(rows[0], Catch::StartsWith("number,state,values_val_accuracy,params_lr,params_hidden,params_optimizer,params_momentum,"));
+  CHECK_THAT(rows[0], Catch::StartsWith("number,state,values_val_accuracy,params_hidden,params_lr,params_momentum,params_optimizer,"));
   CHECK_THAT(rows[6], Catch::StartsWith("5,FAIL,") && Catch::EndsWith(",\"loss is NaN, at epoch 1\""));
 
   // JSON: the study and every stored field of every trial.

@@ -205,7 +205,7 @@
       visualMap: {
         type: 'continuous', dimension: first, min: isFinite(lo) ? lo : 0, max: isFinite(hi) && hi > lo ? hi : lo + 1,
         inRange: { color: maximize ? ['#c7d2ea', '#3358c4', '#0b1f66'] : ['#0b1f66', '#3358c4', '#c7d2ea'] },
-        right: 8, top: 'middle', calculable: true, text: [objectives[0].metric, ''], itemHeight: 160
+        right: 8, top: 'middle', calculable: true, precision: 4, text: [objectives[0].metric, ''], itemHeight: 160
       },
       series: [{ type: 'parallel', data: rows, smooth: false, progressive: 1000,
                  lineStyle: { width: 1, opacity: many ? 0.15 : 0.5 }, emphasis: { lineStyle: { width: 2, opacity: 1 } } }]
@@ -258,7 +258,7 @@
     var curves = data.curves;
     var metric = objectives[0].metric;
     var groups = { COMPLETE: [], PRUNED: [], other: [] }, prunedEnds = [], best = [];
-    var maxStep = 0;
+    var maxStep = 0, lo = Infinity, hi = -Infinity;  // lines series do not widen the axes themselves
     for (var c = 0; c < curves.index.length; c++) {
       var i = curves.index[c], steps = curves.steps[c], values = curves.values[c];
       var coords = [];
@@ -266,6 +266,8 @@
         if (values[s] === null) continue;
         coords.push([steps[s], values[s]]);
         maxStep = Math.max(maxStep, steps[s]);
+        lo = Math.min(lo, values[s]);
+        hi = Math.max(hi, values[s]);
       }
       if (coords.length === 0) continue;
       if (i === data.best) best = coords.map(function (xy) { return [xy[0], xy[1], i]; });
@@ -279,6 +281,12 @@
       var i = p.value[2];
       return 'trial ' + trials.number[i] + ' (' + trials.state[i] + '), epoch ' + p.value[0] + ': ' + fmt(p.value[1]);
     } };
+    // An axis end rounded outwards to a tenth of the data's span's order of magnitude.
+    function nice(v, other, round) {
+      if (!isFinite(v)) return null;
+      var step = Math.pow(10, Math.floor(Math.log10(Math.abs(v - other) || Math.abs(v) || 1)) - 1);
+      return round(v / step) * step;
+    }
     var lineTip = { formatter: function (p) { return p.data && p.data.trial !== undefined ? trialTip(p.data.trial) : ''; } };
     var faint = many ? 0.1 : 0.45;
     var curveSeries = function (name, polylines, color) {
@@ -291,7 +299,8 @@
       legend: { top: 0, data: ['complete', 'pruned', 'failed / running', 'best trial', 'pruned here'] },
       grid: { left: 60, right: 24, top: 36, bottom: 44 },
       xAxis: { type: 'value', name: 'epoch', nameLocation: 'middle', nameGap: 26, min: 0, max: Math.max(1, maxStep) },
-      yAxis: { type: 'value', name: metric, scale: true },
+      yAxis: { type: 'value', name: metric, scale: true, min: nice(lo, hi, Math.floor), max: nice(hi, lo, Math.ceil),
+               axisLabel: { formatter: fmt } },
       series: [
         curveSeries('complete', groups.COMPLETE, '#3358c4'),
         curveSeries('pruned', groups.PRUNED, '#e07b00'),
