@@ -5,7 +5,8 @@
 //
 // usage: NODE_PATH=web/node_modules node tests/tools/check_report.cjs OUT_DIR REPORT.html...
 //   LEPTON_CHROMIUM overrides the browser (default /usr/bin/chromium); LEPTON_READY_JS replaces the
-//   readiness test (a JS expression; default: the report's body[data-ready]), e.g. for a peer's page.
+//   readiness test (a JS expression; default: the report's body[data-ready]), e.g. for a peer's page;
+//   LEPTON_PAGE_TIMEOUT_MS how long a page may take (default 30000).
 'use strict';
 const path = require('path');
 const fs = require('fs');
@@ -18,16 +19,21 @@ async function check(browser, file, outDir) {
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:')) requests.push(r.url()); });
+  const limit = Number(process.env.LEPTON_PAGE_TIMEOUT_MS || 30000);
   const started = Date.now();
-  await page.goto('file://' + path.resolve(file), { waitUntil: 'load' });
-  let ready = true;
+  let ready = false, failure = null;
   try {
+    await page.goto('file://' + path.resolve(file), { waitUntil: 'load', timeout: limit });
     await page.waitForFunction(process.env.LEPTON_READY_JS || 'document.body.getAttribute("data-ready") === "true"',
-                               null, { timeout: 30000, polling: 20 });
+                               null, { timeout: Math.max(1000, limit - (Date.now() - started)), polling: 20 });
+    ready = true;
   } catch (e) {
-    ready = false;
+    failure = String(e.message || e).split('\n')[0];
   }
   const readyMs = Date.now() - started;
+  if (!ready) {  // a page still busy would not answer evaluate(): report what is known
+    return { file, ready, readyMs, failure, consoleErrors, pageErrors, requests, charts: [], report: null, tableRows: 0 };
+  }
   const state = await page.evaluate(() => {
     const charts = Array.from(document.querySelectorAll('.chart')).map((el) => {
       const canvas = el.querySelector('canvas');
