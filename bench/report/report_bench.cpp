@@ -248,7 +248,7 @@ int main(int argc, char** argv) {
               complete, pruned, failed, url.c_str());
   std::printf("\n| measurement | Lepton | Optuna 3.1 + plotly 5.4 | Lepton advantage |\n|---|---:|---:|---:|\n");
   std::printf("| every plot computed and the page written, in process (s) | %s | %s%s | %s |\n", cell(ours_in_process).c_str(),
-              cell(peer_value("total_s")).c_str(), fanova_cut ? " (importances by " + evaluator + ")" : std::string(),
+              cell(peer_value("total_s")).c_str(), (fanova_cut ? " (importances by " + evaluator + ")" : std::string()).c_str(),
               ratio(peer_value("total_s"), ours_in_process).c_str());
   std::printf("| of which parameter importances (s) | %s | %s | %s |\n", cell(importance_s).c_str(),
               fanova_cut ? ("fANOVA unfinished after " + cell(peer_value("fanova_limit_s"), 0)).c_str()
