@@ -14,9 +14,12 @@ JsonProgress::JsonProgress(std::vector<Objective> objectives, std::ostream& out)
     : out_(out), tracker_(std::move(objectives)) {}
 
 void JsonProgress::emit_locked(const char* event, json fields) {
-  json line = {{"event", event}, {"time", unix_now()}, {"study", study_}};
-  line.update(fields);
-  out_ << line.dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << std::flush;
+  // "event", "time" and "study" lead each line (json objects would sort them among the fields).
+  const std::string rest = fields.dump(-1, ' ', false, json::error_handler_t::replace);
+  out_ << "{\"event\":" << json(event).dump() << ",\"time\":" << json(unix_now()).dump()
+       << ",\"study\":" << json(study_).dump(-1, ' ', false, json::error_handler_t::replace)
+       << (rest.size() > 2 ? "," + rest.substr(1) : std::string("}")) << "\n"
+       << std::flush;
 }
 
 json JsonProgress::progress_locked() const {
