@@ -66,7 +66,7 @@ json multi_objective(const std::string& name, int trials, int epochs) {
 
 }  // namespace
 
-TEST_CASE("run --json streams one event per line on stdout; --quiet shows no progress", "[results][progress]") {
+TEST_CASE("run --json streams one event per line on stdout, and --quiet shows no progress", "[results][progress]") {
   TempDir dir;
   const auto r = run_study_file(dir, lepton::test::small_experiment("events", 3, 2), {"--json"});
   INFO(r.err);

@@ -135,7 +135,7 @@ TEST_CASE("the terminal view redraws one line and prints bests, failures and log
   spdlog::set_default_logger(previous);
 }
 
-TEST_CASE("--json progress is one parseable object per event", "[progress]") {
+TEST_CASE("JSON progress is one parseable object per event", "[progress]") {
   std::ostringstream out;
   JsonProgress view(kMax, out);
   view.study_started(study_named("bc"), 1, 3, 1, 2);

@@ -189,7 +189,7 @@ TEST_CASE("the Optuna journal holds one study and one CREATE_TRIAL per trial wit
   CHECK_FALSE(second["params"].contains("momentum"));
 }
 
-TEST_CASE("report data marks pruned curves, the Pareto front and the ranking; the page is self-contained", "[report][html]") {
+TEST_CASE("report data marks pruned curves, the Pareto front and the ranking, and the page is self-contained", "[report][html]") {
   const json space = {{"lr", {{"type", "float"}, {"low", 1e-4}, {"high", 0.1}, {"log", true}}},
                       {"optimizer", {{"type", "categorical"}, {"choices", {"adam", "sgd"}}}}};
   const StudyRecord study = study_with_space(space, kTwo);
