@@ -3,6 +3,7 @@
 #include "csv_reader.hpp"
 
 #include <lepton/lepton.hpp>
+#include <lepton/splits.hpp>
 
 #include <torch/torch.h>
 
@@ -94,52 +95,6 @@ std::size_t column_index(const Table& t, const json& which, const std::string& p
   return static_cast<std::size_t>(it - t.names.begin());
 }
 
-// Splits each class into the same proportions (stratified), with the seed. Totals are rounded once
-// for the whole data and shared out by largest remainder, so 569 x 0.2 gives 114 samples whatever
-// the classes' sizes.
-void split_indices(const std::vector<std::int64_t>& labels, std::int64_t classes, double valid, double test,
-                   std::uint64_t seed, bool stratify, std::vector<std::int64_t> (&out)[3]) {
-  std::vector<std::vector<std::int64_t>> groups(stratify ? static_cast<std::size_t>(classes) : 1);
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    groups[stratify ? static_cast<std::size_t>(labels[i]) : 0].push_back(static_cast<std::int64_t>(i));
-  lepton::Rng rng(lepton::derive_seed(seed, 0x5eed));
-  for (auto& group : groups)
-    for (std::size_t i = group.size(); i > 1; --i)  // Fisher-Yates with the portable generator
-      std::swap(group[i - 1], group[static_cast<std::size_t>(lepton::uniform_int(rng, 0, static_cast<std::int64_t>(i) - 1))]);
-
-  auto share = [&](double fraction, const std::vector<std::size_t>& available) {
-    std::vector<std::size_t> counts(groups.size());
-    std::vector<std::pair<double, std::size_t>> remainders;
-    std::size_t total_available = 0, given = 0;
-    for (std::size_t g = 0; g < groups.size(); ++g) total_available += available[g];
-    const auto target = static_cast<std::size_t>(std::llround(static_cast<double>(labels.size()) * fraction));
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      const double exact = static_cast<double>(groups[g].size()) * fraction;
-      counts[g] = std::min(available[g], static_cast<std::size_t>(exact));
-      given += counts[g];
-      remainders.emplace_back(-(exact - std::floor(exact)), g);
-    }
-    std::sort(remainders.begin(), remainders.end());
-    for (std::size_t k = 0; given < std::min(target, total_available) && k < remainders.size() * 2; ++k) {
-      const std::size_t g = remainders[k % remainders.size()].second;
-      if (counts[g] < available[g]) {
-        ++counts[g];
-        ++given;
-      }
-    }
-    return counts;
-  };
-  std::vector<std::size_t> available(groups.size());
-  for (std::size_t g = 0; g < groups.size(); ++g) available[g] = groups[g].size();
-  const auto n_test = share(test, available);
-  for (std::size_t g = 0; g < groups.size(); ++g) available[g] -= n_test[g];
-  const auto n_valid = share(valid, available);
-  for (std::size_t g = 0; g < groups.size(); ++g)
-    for (std::size_t k = 0; k < groups[g].size(); ++k)
-      out[k < n_test[g] ? 2 : k < n_test[g] + n_valid[g] ? 1 : 0].push_back(groups[g][k]);
-  for (auto& part : out) std::sort(part.begin(), part.end());
-}
-
 class CsvDataset final : public lepton::Dataset {
  public:
   lepton::DataSplits load(const lepton::DatasetRequest& request) const override {
@@ -152,21 +107,7 @@ class CsvDataset final : public lepton::Dataset {
     const double scale = cfg.optional<double>("scale", 1.0);
     const bool standardize = cfg.optional<bool>("standardize", false);
 
-    double valid = 0.2, test = 0.2;
-    std::uint64_t seed = 0;
-    bool stratify = true;
-    if (cfg.has("split")) {
-      ConfigObject split = cfg.object("split");
-      valid = split.number_in("valid", 0.0, 0.9, 0.2);
-      test = split.number_in("test", 0.0, 0.9, 0.2);
-      seed = static_cast<std::uint64_t>(split.integer_in("seed", 0, INT64_MAX, 0));
-      stratify = split.optional<bool>("stratify", true);
-      split.finish();
-      if (valid + test >= 0.95)
-        throw ConfigError(split.path(), "valid + test must leave samples to train on; got valid " + std::to_string(valid) +
-                                            " + test " + std::to_string(test));
-      if (valid <= 0) throw ConfigError(split.path_of("valid"), "the search scores trials on the valid split; it needs a fraction > 0");
-    }
+    const lepton::SplitOptions split = lepton::SplitOptions::read(cfg);
 
     const Table t = read_table(file, delimiter[0], header, cfg.path_of("path"));
     const std::string file_name = std::filesystem::path(file).filename().string();
@@ -259,29 +200,12 @@ class CsvDataset final : public lepton::Dataset {
       labels[static_cast<std::size_t>(r)] = yp[r] = class_index.at(raw_labels[static_cast<std::size_t>(r)]);
     }
 
-    std::vector<std::int64_t> parts[3];
-    split_indices(labels, static_cast<std::int64_t>(classes.size()), valid, test, seed, stratify, parts);
-    auto take = [&](const std::vector<std::int64_t>& index) {
-      const auto i = torch::tensor(index, torch::kLong);
-      std::vector<std::int64_t> shape{static_cast<std::int64_t>(index.size())};
-      shape.insert(shape.end(), input_shape.begin(), input_shape.end());
-      return lepton::Split{x.index_select(0, i).reshape(shape), y.index_select(0, i)};
-    };
+    const auto parts = lepton::split_rows(labels, static_cast<std::int64_t>(classes.size()), split);
     lepton::DataSplits out;
-    out.train = take(parts[0]);
-    out.valid = take(parts[1]);
-    out.test = take(parts[2]);
-    if (standardize) {
-      // Statistics of the training split only: the held-out splits must not leak into training.
-      const auto flat = out.train.x.reshape({out.train.size(), -1});
-      const auto mean = flat.mean(0);
-      auto std = flat.std(0, /*unbiased=*/false);
-      std = torch::where(std > 1e-12, std, torch::ones_like(std));
-      for (auto* split : {&out.train, &out.valid, &out.test}) {
-        if (split->size() == 0) continue;
-        split->x = ((split->x.reshape({split->size(), -1}) - mean) / std).reshape(split->x.sizes()).contiguous();
-      }
-    }
+    out.train = lepton::take_rows(x, y, parts[0], input_shape);
+    out.valid = lepton::take_rows(x, y, parts[1], input_shape);
+    out.test = lepton::take_rows(x, y, parts[2], input_shape);
+    if (standardize) lepton::standardize(out);
     out.input_shape = input_shape;
     out.class_names = class_names;
     for (const auto c : features) out.feature_names.push_back(t.names[c]);

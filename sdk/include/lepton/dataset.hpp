@@ -14,8 +14,14 @@ namespace lepton {
 
 /// Samples and labels of one split.
 struct LEPTON_API Split {
-  at::Tensor x;  ///< float32 {N, input...}
-  at::Tensor y;  ///< int64 {N}, class indices in [0, classes)
+  at::Tensor x;        ///< float32 {N, input...}
+  at::Tensor y;        ///< int64 {N}, class indices in [0, classes)
+  /// int64 {N}: each sample's row in the source data. Optional, but it lets `lepton plugins check`
+  /// prove the splits are disjoint and lose nothing (without it, only identical samples can be found).
+  at::Tensor index;
+  /// float64 {N}: an optional real-valued outcome per sample that metric plugins may read, e.g.
+  /// the next day's return of a direction task (Predictions::outcome).
+  at::Tensor outcome;
   std::int64_t size() const { return x.defined() ? x.size(0) : 0; }
 };
 
@@ -26,7 +32,9 @@ struct LEPTON_API DataSplits {
   std::vector<std::string> class_names;    ///< index -> name; its size is the class count
   std::vector<std::string> feature_names;  ///< for tabular data, one per column; may be empty
   std::string task = "classification";
-  json info = json::object();              ///< provenance worth storing (file, rows, split seed, ...)
+  /// Provenance worth storing (file, split seed, ...). By convention "rows" holds the number of
+  /// samples read, which the splits add up to.
+  json info = json::object();
 };
 
 /// What a dataset is loaded from.
