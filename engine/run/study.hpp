@@ -2,6 +2,7 @@
 #pragma once
 
 #include "plugins/registry.hpp"
+#include "run/scoring.hpp"
 #include "spec/experiment.hpp"
 #include "store/store.hpp"
 
@@ -22,6 +23,8 @@ struct PreparedExperiment {
   std::string dataset_plugin, model_plugin, searcher_plugin;
   /// Which searched parameters the trainer takes; the rest go to the model.
   std::vector<std::string> trainer_params;
+  /// The built-in metrics plus the experiment's metric plugins.
+  std::shared_ptr<const Scoring> scoring;
 };
 
 /// Resolves plugins, checks every parameter against its owner's schema, loads the data and checks

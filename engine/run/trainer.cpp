@@ -2,6 +2,7 @@
 // and metrics on validation and test splits at the end.
 #include "run/trainer.hpp"
 
+#include "run/class_weights.hpp"
 #include "run/metrics.hpp"
 #include "spec/parameters.hpp"
 
@@ -53,8 +54,6 @@ torch::Tensor predict_logits(Network& net, const torch::Tensor& x) {
   return parts.size() == 1 ? parts.front() : torch::cat(parts);
 }
 
-std::string short_metric(const std::string& metric) { return metric.substr(metric.find('_') + 1); }
-
 // Model construction draws initial weights from the process-wide generator, so it is serialized
 // and seeded per trial: the same seed gives the same initial network whatever runs beside it.
 std::mutex& build_mutex() {
@@ -87,8 +86,12 @@ TrialResult train_classifier(const TrainRequest& request) {
   const auto n = data.train.size();
   if (n == 0) throw TrialFailure("the training split is empty");
   const std::string first_metric = request.objectives.front().metric;
+  const Scoring builtin_only;
+  const Scoring& scoring = request.scoring ? *request.scoring : builtin_only;
+  const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().weight(
+      class_weights(request.settings.value("class_weight", json("none")), data));
   double train_loss = 0;
-  ClassificationMetrics valid_metrics;
+  std::map<std::string, double> valid_metrics;
 
   for (int epoch = 1; epoch <= s.epochs; ++epoch) {
     net->train();
@@ -100,7 +103,7 @@ TrialResult train_classifier(const TrainRequest& request) {
       const auto x = data.train.x.index_select(0, index);
       const auto y = data.train.y.index_select(0, index);
       optimizer->zero_grad();
-      const auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+      const auto loss = torch::nn::functional::cross_entropy(net->forward(x), y, loss_options);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         std::ostringstream why;
@@ -115,13 +118,12 @@ TrialResult train_classifier(const TrainRequest& request) {
     }
     train_loss = loss_sum / static_cast<double>(steps);
     net->eval();
-    valid_metrics = classification_metrics(predict_logits(*net, data.valid.x), data.valid.y);
-    const double value =
-        first_metric == "train_loss" ? train_loss : metric_value(valid_metrics, short_metric(first_metric));
+    valid_metrics = scoring.score(predict_logits(*net, data.valid.x), data.valid, "val");
+    const double value = first_metric == "train_loss" ? train_loss : valid_metrics.at(first_metric);
     if (request.on_epoch && request.on_epoch(epoch, value)) {
       TrialResult pruned;
       pruned.state = TrialState::kPruned;
-      add_metrics(pruned.metrics, "val", valid_metrics);
+      pruned.metrics.insert(valid_metrics.begin(), valid_metrics.end());
       pruned.metrics["train_loss"] = train_loss;
       pruned.attrs["pruned_at_epoch"] = epoch;
       pruned.error = "pruned at epoch " + std::to_string(epoch);
@@ -131,9 +133,11 @@ TrialResult train_classifier(const TrainRequest& request) {
 
   TrialResult result;
   result.state = TrialState::kComplete;
-  add_metrics(result.metrics, "val", valid_metrics);
-  if (data.test.size() > 0)
-    add_metrics(result.metrics, "test", classification_metrics(predict_logits(*net, data.test.x), data.test.y));
+  result.metrics.insert(valid_metrics.begin(), valid_metrics.end());
+  if (data.test.size() > 0) {
+    const auto test_metrics = scoring.score(predict_logits(*net, data.test.x), data.test, "test");
+    result.metrics.insert(test_metrics.begin(), test_metrics.end());
+  }
   result.metrics["train_loss"] = train_loss;
   std::int64_t parameter_count = 0;
   for (const auto& p : net->parameters()) parameter_count += p.numel();

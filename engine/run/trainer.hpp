@@ -1,6 +1,7 @@
 // The `train` task: fit a classifier with the trial's settings and score it on held-out splits.
 #pragma once
 
+#include "run/scoring.hpp"
 #include "spec/experiment.hpp"
 #include "store/store.hpp"
 
@@ -27,6 +28,7 @@ struct TrainRequest {
   json model_params = json::object();
   json settings = json::object();    ///< trainer settings: epochs, batch_size, optimizer, lr, ...
   std::vector<Objective> objectives;
+  const Scoring* scoring = nullptr;  ///< the experiment's metric plugins; null: built-in metrics only
   std::uint64_t seed = 0;
   /// Called after each epoch with the first objective's validation value; returning true stops
   /// training there and the trial ends PRUNED.

@@ -17,6 +17,7 @@ TrialResult run_trial(const PreparedExperiment& prepared, const Registry& regist
     request.model = &registry.model(prepared.model_plugin);
     request.model_name = prepared.model_plugin;
     request.objectives = e.task.objectives;
+    request.scoring = prepared.scoring.get();
     request.seed = trial.seed;
     request.settings = e.task.settings;
     request.model_params = e.model.config;

@@ -14,6 +14,8 @@ namespace lepton::engine {
 struct Objective {
   std::string metric;  ///< e.g. "val_accuracy"
   Direction direction = Direction::kMaximize;
+  /// False when the file left the direction out: a metric plugin's manifest then decides it.
+  bool direction_given = true;
 };
 
 /// A plugin named in the experiment, with the rest of its section as its configuration.
@@ -26,7 +28,9 @@ struct PluginSection {
 /// The `task` section.
 struct TaskSection {
   std::string type = "train";
-  json settings = json::object();  ///< fixed trainer settings (epochs, batch_size, optimizer, lr, ...)
+  json settings = json::object();  ///< fixed trainer settings (epochs, batch_size, optimizer, lr, class_weight, ...)
+  /// One per objective. Names that are not built-in metrics must be declared by a metric plugin of
+  /// the experiment's `metrics`; prepare_experiment() checks them.
   std::vector<Objective> objectives;
 };
 
@@ -46,6 +50,7 @@ struct Experiment {
   std::string description;
   PluginSection dataset;
   PluginSection model;
+  std::vector<PluginSection> metrics;   ///< metric plugins, `"metrics": [{"plugin": "clinical", ...}]`
   TaskSection task;
   SearchSection search;
   std::string storage;                  ///< storage URL; empty means the default
@@ -60,7 +65,8 @@ inline constexpr const char* kDefaultStorage = "sqlite:///lepton.db";
 Experiment parse_experiment(const json& document, std::vector<std::string> data_dirs);
 
 /// Reads and validates an experiment file. Relative data files are looked up in the working
-/// directory, then in the file's folder. Syntax errors give the line and column.
+/// directory, then in the file's folder, then (for an experiment inside a domain pack) in the
+/// pack's folder. Syntax errors give the line and column.
 Experiment load_experiment(const std::string& file);
 
 /// The parts of two experiments that decide a study's results (data, model, task, space, searcher,
@@ -69,5 +75,8 @@ std::string first_difference(const Experiment& a, const Experiment& b);
 
 /// The canonical name of a metric's default direction: losses are minimized, the rest maximized.
 Direction default_direction(const std::string& metric);
+
+/// Whether `metric` names a built-in metric (val_*, test_* or train_loss).
+bool is_builtin_metric(const std::string& metric);
 
 }  // namespace lepton::engine
