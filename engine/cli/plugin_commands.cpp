@@ -24,6 +24,11 @@ std::string description_of(const PluginRecord& r) {
   return r.manifest.is_object() ? r.manifest.value("description", "") : "";
 }
 
+// A table cell of at most `width` characters (`inspect` and --json give the whole text).
+std::string shortened(const std::string& text, std::size_t width = 64) {
+  return text.size() <= width ? text : text.substr(0, width - 3) + "...";
+}
+
 json record_to_json(const PluginRecord& r) {
   json metrics = json::object();
   for (const auto& m : r.metrics) metrics[m.name] = {{"direction", to_string(m.direction)}, {"description", m.description}};
@@ -122,7 +127,7 @@ int plugins_list_command(bool as_json) {
   TextTable table({"kind", "name", "version", "origin", "status", "description", "file"});
   for (const auto& r : registry.records())
     table.add_row({r.kind.empty() ? "?" : r.kind, r.name.empty() ? "?" : r.name, r.version.empty() ? "-" : r.version,
-                   r.origin, r.loaded ? "ok" : "refused", description_of(r), fs::path(r.file).filename().string()});
+                   r.origin, r.loaded ? "ok" : "refused", shortened(description_of(r)), fs::path(r.file).filename().string()});
   if (table.empty()) {
     std::cout << "no plugins found" << std::endl;
   } else {

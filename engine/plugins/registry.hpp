@@ -4,6 +4,7 @@
 #include "plugins/stamp.hpp"
 #include "spec/parameters.hpp"
 
+#include <lepton/model.hpp>
 #include <lepton/plugin.hpp>
 
 #include <map>

@@ -21,7 +21,7 @@ install(FILES ${data_files} DESTINATION "${LEPTON_DATA_INSTALL_DIR}")
 configure_package_config_file("${CMAKE_CURRENT_LIST_DIR}/LeptonConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/cmake/LeptonConfig.cmake"
   INSTALL_DESTINATION "${LEPTON_CMAKE_INSTALL_DIR}"
-  PATH_VARS LEPTON_PLUGIN_INSTALL_DIR LEPTON_DATA_INSTALL_DIR)
+  PATH_VARS LEPTON_PLUGIN_INSTALL_DIR LEPTON_PACK_INSTALL_DIR LEPTON_DATA_INSTALL_DIR)
 # Before 1.0, a minor release may change the plugin ABI: only the same major.minor matches.
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/cmake/LeptonConfigVersion.cmake"
   COMPATIBILITY SameMinorVersion)

@@ -4,7 +4,6 @@
 #include <lepton/dataset.hpp>
 #include <lepton/export.hpp>
 #include <lepton/metric.hpp>
-#include <lepton/model.hpp>
 #include <lepton/searcher.hpp>
 
 #include <boost/dll/alias.hpp>
@@ -37,6 +36,8 @@ inline constexpr PluginKind model = PluginKind::kModel;
 inline constexpr PluginKind dataset = PluginKind::kDataset;
 inline constexpr PluginKind metric = PluginKind::kMetric;
 }  // namespace plugin_kind
+
+class Model;  // <lepton/model.hpp>; not included here, so searchers and metrics build without torch::nn
 
 /// Receives what a plugin provides during registration: exactly one object of the plugin's kind.
 class LEPTON_API Registrar {
