@@ -21,6 +21,18 @@ inline void expect(bool condition, const std::string& reason) {
   if (!condition) throw CheckFailure(reason);
 }
 
+/// The "rejects unknown ..." checks: `call` (given an option nobody declares, at `key`) must throw
+/// ConfigError; its message is the note.
+inline std::string expect_config_error(const std::function<void()>& call, const std::string& key) {
+  try {
+    call();
+  } catch (const ConfigError& e) {
+    return std::string("ConfigError: ") + e.what();
+  }
+  throw CheckFailure(key + " was accepted silently; read it with lepton::ConfigObject and call finish() so "
+                           "typos are reported");
+}
+
 /// Collects check results in order.
 class CheckList {
  public:

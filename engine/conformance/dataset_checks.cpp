@@ -175,13 +175,7 @@ std::vector<CheckResult> check_dataset(const Dataset& dataset, const json& setti
   list.run("rejects unknown options", [&] {
     json bad = config;
     bad["no_such_option"] = 1;
-    try {
-      load(bad);
-    } catch (const ConfigError& e) {
-      return std::string("ConfigError: ") + e.what();
-    }
-    throw CheckFailure("dataset.no_such_option was accepted silently; read options with lepton::ConfigObject and call "
-                       "finish() so typos are reported");
+    return expect_config_error([&] { load(bad); }, "dataset.no_such_option");
   });
   return list.take();
 }

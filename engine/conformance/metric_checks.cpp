@@ -79,13 +79,7 @@ std::vector<CheckResult> check_metric(const MetricFactory& factory, const Plugin
   list.run("rejects unknown options", [&] {
     MetricSetup bad = setup;
     bad.options["no_such_option"] = 1;
-    try {
-      factory(bad);
-    } catch (const ConfigError& e) {
-      return std::string("ConfigError: ") + e.what();
-    }
-    throw CheckFailure("metrics[].no_such_option was accepted silently; read options with lepton::ConfigObject and call "
-                       "finish() so typos are reported");
+    return expect_config_error([&] { factory(bad); }, "metrics[].no_such_option");
   });
   const Predictions random = random_predictions(classes, 5);
   std::map<std::string, double> values;

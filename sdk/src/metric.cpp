@@ -62,23 +62,20 @@ std::vector<RocPoint> roc_curve(const std::vector<double>& scores, const std::ve
 
 std::int64_t class_index(const json& which, const std::vector<std::string>& class_names, const std::string& path) {
   const auto classes = static_cast<std::int64_t>(class_names.size());
-  std::string list;
-  for (const auto& name : class_names) list += (list.empty() ? "\"" : ", \"") + name + "\"";
   if (which.is_number_integer()) {
     const auto i = which.get<std::int64_t>();
-    if (i < 0 || i >= classes)
+    if (i < 0 || i >= classes) {
+      std::string list;
+      for (const auto& name : class_names) list += (list.empty() ? "" : ", ") + name;
       throw ConfigError(path, "class index " + which.dump() + " is outside [0, " + std::to_string(classes) +
-                                  "); the classes are " + list);
+                                  "); classes: " + list);
+    }
     return i;
   }
   if (!which.is_string()) throw ConfigError(path, "expected a class name or index, got " + describe_json(which));
   const auto name = which.get<std::string>();
   const auto it = std::find(class_names.begin(), class_names.end(), name);
-  if (it == class_names.end()) {
-    std::string message = "no class \"" + name + "\"";
-    if (auto near = closest_match(name, class_names)) message += " (did you mean \"" + *near + "\"?)";
-    throw ConfigError(path, message + "; the classes are " + list);
-  }
+  if (it == class_names.end()) throw unknown_name_error(path, "class", name, class_names);
   return it - class_names.begin();
 }
 

@@ -3,6 +3,7 @@
 // metrics, and class weights.
 #include "plugins/registry.hpp"
 #include "run/class_weights.hpp"
+#include "support/plugins.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -16,16 +17,7 @@ using namespace lepton::engine;
 
 namespace {
 
-// Loaded once: plugins stay loaded for the life of the process.
-const Registry& plugins() {
-  static const auto registry = [] {
-    auto r = std::make_unique<Registry>();
-    r->load_folder(LEPTON_PLUGIN_DIR);
-    r->load_folder(LEPTON_PACK_DIR);
-    return r;
-  }();
-  return *registry;
-}
+const Registry& plugins() { return lepton::test::build_plugins(); }
 
 lepton::DataSplits load(const std::string& dataset, const json& config) {
   lepton::DatasetRequest request;

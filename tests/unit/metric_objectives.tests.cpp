@@ -3,6 +3,7 @@
 #include "run/study.hpp"
 #include "run/trial_runner.hpp"
 #include "spec/experiment.hpp"
+#include "support/plugins.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
@@ -13,16 +14,7 @@ using namespace lepton::engine;
 
 namespace {
 
-// Loaded once: plugins stay loaded for the life of the process.
-const Registry& plugins() {
-  static const auto registry = [] {
-    auto r = std::make_unique<Registry>();
-    r->load_default();
-    r->load_folder(LEPTON_PACK_DIR);
-    return r;
-  }();
-  return *registry;
-}
+const Registry& plugins() { return lepton::test::build_plugins(); }
 
 json clinical_experiment() {
   json e = lepton::test::small_experiment("clinical", 2, 2);

@@ -23,11 +23,7 @@ std::size_t attribute_index(const lepton::arff::File& file, const std::string& n
     if (file.attributes[i].name == name) return i;
   std::vector<std::string> names;
   for (const auto& a : file.attributes) names.push_back(a.name);
-  std::string message = "no attribute \"" + name + "\"";
-  if (auto near = lepton::closest_match(name, names)) message += " (did you mean \"" + *near + "\"?)";
-  std::string list;
-  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  throw ConfigError(path, message + "; attributes: " + list);
+  throw lepton::unknown_name_error(path, "attribute", name, names);
 }
 
 // One input column: where it comes from and how it is encoded.

@@ -85,13 +85,7 @@ std::size_t column_index(const Table& t, const json& which, const std::string& p
   if (!which.is_string()) throw ConfigError(path, "expected a column name or index, got " + lepton::describe_json(which));
   const auto name = which.get<std::string>();
   const auto it = std::find(t.names.begin(), t.names.end(), name);
-  if (it == t.names.end()) {
-    std::string message = "no column \"" + name + "\"";
-    if (auto near = lepton::closest_match(name, t.names)) message += " (did you mean \"" + *near + "\"?)";
-    std::string list;
-    for (std::size_t i = 0; i < t.names.size() && i < 12; ++i) list += (i ? ", " : "") + t.names[i];
-    throw ConfigError(path, message + "; columns: " + list + (t.names.size() > 12 ? ", ..." : ""));
-  }
+  if (it == t.names.end()) throw lepton::unknown_name_error(path, "column", name, t.names);
   return static_cast<std::size_t>(it - t.names.begin());
 }
 

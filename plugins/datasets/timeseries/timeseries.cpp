@@ -28,11 +28,7 @@ struct Table {
 std::size_t column_of(const Table& t, const std::string& name, const std::string& path) {
   const auto it = std::find(t.names.begin(), t.names.end(), name);
   if (it != t.names.end()) return static_cast<std::size_t>(it - t.names.begin());
-  std::string message = "no column \"" + name + "\"";
-  if (auto near = lepton::closest_match(name, t.names)) message += " (did you mean \"" + *near + "\"?)";
-  std::string list;
-  for (const auto& n : t.names) list += (list.empty() ? "" : ", ") + n;
-  throw ConfigError(path, message + "; columns: " + list);
+  throw lepton::unknown_name_error(path, "column", name, t.names);
 }
 
 // Reads a table with a header line; every column but the time column must be numeric.
