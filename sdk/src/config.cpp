@@ -192,7 +192,7 @@ void ConfigObject::finish() const {
     const std::vector<std::string> known(known_.begin(), known_.end());
     std::string message = "unknown key";
     if (auto near = closest_match(item.key(), known)) message += " (did you mean \"" + *near + "\"?)";
-    message += "; expected one of: " + join(known);
+    message += known.empty() ? std::string("; this section takes no keys") : "; expected one of: " + join(known);
     throw ConfigError(path_of(item.key()), message);
   }
 }
