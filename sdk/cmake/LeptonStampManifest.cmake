@@ -5,6 +5,7 @@
 cmake_minimum_required(VERSION 3.21)
 file(STRINGS "${LIBRARY}" stamps REGEX "lepton-plugin-stamp/1\\|")
 file(READ "${MANIFEST}" manifest)
+string(STRIP "${manifest}" manifest)  # written back with one final newline
 if(stamps)
   # file(STRINGS) escapes the fingerprint's ';' (CMake's list separator) as '\;'.
   string(REGEX MATCH "lepton-plugin-stamp/1\\|[^|]*(\\|[^|]*)*\\|" stamp "${stamps}")
@@ -14,8 +15,22 @@ if(stamps)
   string(REGEX MATCH "\\|fingerprint=([^|]*)\\|" ignored "${stamp}")
   set(fingerprint "${CMAKE_MATCH_1}")
   if(abi)
-    string(JSON manifest SET "${manifest}" abi "${abi}")
-    string(JSON manifest SET "${manifest}" fingerprint "\"${fingerprint}\"")
+    # Insert the two keys as text, keeping the author's layout and numbers: string(JSON SET) would
+    # reformat the whole manifest and print 0.2 as 0.20000000000000001. Fall back to it only when the
+    # manifest is empty or already has either key.
+    string(JSON members LENGTH "${manifest}")
+    string(JSON ignored ERROR_VARIABLE no_abi GET "${manifest}" abi)
+    string(JSON ignored ERROR_VARIABLE no_fingerprint GET "${manifest}" fingerprint)
+    if(members GREATER 0 AND no_abi AND no_fingerprint)
+      string(FIND "${manifest}" "{" brace)
+      math(EXPR after "${brace} + 1")
+      string(SUBSTRING "${manifest}" 0 ${after} head)
+      string(SUBSTRING "${manifest}" ${after} -1 tail)
+      set(manifest "${head}\n  \"abi\": ${abi},\n  \"fingerprint\": \"${fingerprint}\",${tail}")
+    else()
+      string(JSON manifest SET "${manifest}" abi "${abi}")
+      string(JSON manifest SET "${manifest}" fingerprint "\"${fingerprint}\"")
+    endif()
   endif()
 endif()
 # Rewrite only on change, so that what depends on the manifest does not rebuild needlessly.

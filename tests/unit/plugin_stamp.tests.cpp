@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 using lepton::json;
 using namespace lepton::engine;
@@ -45,6 +46,17 @@ TEST_CASE("LEPTON_PLUGIN stamps the library and lepton_add_plugin the manifest b
   CHECK(manifest["abi"] == lepton::kAbiVersion);
   CHECK(manifest["fingerprint"] == lepton::engine_build_fingerprint());
   CHECK(manifest["name"] == "random");
+  // The stamp adds two keys and keeps the author's text otherwise: the same members, the same layout.
+  const fs::path source = fs::path(LEPTON_SOURCE_DIR) / "plugins" / "datasets" / "csv" / "csv.plugin.json";
+  const fs::path built = fs::path(LEPTON_PLUGIN_DIR) / "csv.plugin.json";
+  json stamped = read_json(built);
+  stamped.erase("abi");
+  stamped.erase("fingerprint");
+  CHECK(stamped == read_json(source));
+  std::ifstream source_text(source), built_text(built);
+  const std::string original((std::istreambuf_iterator<char>(source_text)), std::istreambuf_iterator<char>());
+  const std::string copy((std::istreambuf_iterator<char>(built_text)), std::istreambuf_iterator<char>());
+  CHECK_THAT(copy, Catch::EndsWith(original.substr(original.find('{') + 1)));
   CHECK_FALSE(read_stamp(std::string(LEPTON_FIXTURE_DIR) + "/not_a_library/not_a_library.so"));
 }
 
