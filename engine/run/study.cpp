@@ -2,11 +2,13 @@
 // it, and telling the store, with heartbeats for the trials in flight.
 #include "run/study.hpp"
 
+#include "run/choice_checks.hpp"
 #include "run/history.hpp"
 #include "run/metric_setup.hpp"
 #include "run/trial_runner.hpp"
 #include "run/worker_identity.hpp"
 #include "spec/parameters.hpp"
+#include "spec/preprocess_spec.hpp"
 
 #include <sched.h>
 #include <tbb/global_control.h>
@@ -59,6 +61,7 @@ Experiment experiment_of(const StudyRecord& study) {
 PreparedExperiment prepare_experiment(Experiment experiment, const Registry& registry) {
   PreparedExperiment out;
   const auto& e = experiment;
+  if (!e.model_choices.empty()) check_model_choices(e, registry);  // every family; the first stands in below
   const PluginRecord& dataset = registry.require(PluginKind::kDataset, e.dataset.plugin, e.dataset.path + ".plugin");
   const PluginRecord& model = registry.require(PluginKind::kModel, e.model.plugin, e.model.path + ".plugin");
   registry.require(PluginKind::kSearcher, e.search.searcher, "search.searcher");
@@ -68,9 +71,12 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
   const bool model_declares = model.manifest.is_object() && model.manifest.contains("parameters");
   for (const auto& spec : e.search.space.params()) {
     const std::string path = "search.space." + spec.name;
+    if (is_choice_param(e.model_choices, spec.name)) continue;
     if (const ParamRule* rule = task.find(spec.name)) {
       check_searchable(*rule, spec, path);
       out.trainer_params.push_back(spec.name);
+    } else if (const ParamRule* rule = preprocess_schema().find(spec.name)) {
+      check_searchable(*rule, spec, path);
     } else if (const ParamRule* rule = model.parameters.find(spec.name)) {
       check_searchable(*rule, spec, path);
     } else if (model_declares) {

@@ -2,8 +2,8 @@
 #include "run/trial_runner.hpp"
 
 #include "run/trainer.hpp"
+#include "run/trial_params.hpp"
 
-#include <algorithm>
 
 namespace lepton::engine {
 
@@ -14,18 +14,15 @@ TrialResult run_trial(const PreparedExperiment& prepared, const Registry& regist
   try {
     TrainRequest request;
     request.data = prepared.data.get();
-    request.model = &registry.model(prepared.model_plugin);
-    request.model_name = prepared.model_plugin;
+    TrialParams params = route_trial_params(e, trial.params);
+    request.model = &registry.model(params.model_plugin);
+    request.model_name = params.model_plugin;
     request.objectives = e.task.objectives;
     request.scoring = prepared.scoring.get();
     request.seed = trial.seed;
-    request.settings = e.task.settings;
-    request.model_params = e.model.config;
-    for (const auto& item : trial.params.items()) {
-      const auto& owned = prepared.trainer_params;
-      const bool trainer = std::find(owned.begin(), owned.end(), item.key()) != owned.end();
-      (trainer ? request.settings : request.model_params)[item.key()] = item.value();
-    }
+    request.settings = std::move(params.settings);
+    request.model_params = std::move(params.model);
+    request.preprocess = std::move(params.preprocess);
     request.on_epoch = report;
     result = train_classifier(request);
   } catch (const std::exception& ex) {

@@ -4,6 +4,7 @@
 
 #include "run/metrics.hpp"
 #include "spec/parameters.hpp"
+#include "spec/preprocess_spec.hpp"
 #include "store/storage_url.hpp"
 
 #include <algorithm>
@@ -174,10 +175,17 @@ Experiment parse_experiment(const json& document, std::vector<std::string> data_
   validate_study_name(e.name, "name");
   e.description = root.optional<std::string>("description", "");
   e.dataset = parse_plugin_section(root, "dataset");
-  e.model = parse_plugin_section(root, "model");
+  if (root.has("model") && has_model_choices(root.raw("model"))) {
+    e.model_choices = parse_model_choices(root.raw("model"), root.path_of("model"));
+    e.model = {e.model_choices.front().plugin, e.model_choices.front().config, "model"};
+  } else {
+    e.model = parse_plugin_section(root, "model");
+  }
+  if (root.has("preprocess")) e.preprocess = parse_preprocess(root.raw("preprocess"), root.path_of("preprocess"));
   e.metrics = parse_metric_sections(root);
   e.task = parse_task(root, !e.metrics.empty());
   e.search = parse_search(root);
+  if (!e.model_choices.empty()) e.search.space = merge_model_choices(e.search.space, e.model_choices, "search.space");
   if (root.has("storage")) {
     e.storage = root.required<std::string>("storage");
     parse_storage_url(e.storage, "storage");
@@ -188,6 +196,9 @@ Experiment parse_experiment(const json& document, std::vector<std::string> data_
     const std::string path = "search.space." + spec.name;
     if (e.task.settings.contains(spec.name))
       throw ConfigError(path, "\"" + spec.name + "\" is also fixed at task." + spec.name +
+                                  "; a parameter is either fixed or searched, remove one");
+    if (e.preprocess.contains(spec.name))
+      throw ConfigError(path, "\"" + spec.name + "\" is also fixed at preprocess." + spec.name +
                                   "; a parameter is either fixed or searched, remove one");
     if (e.model.config.contains(spec.name))
       throw ConfigError(path, "\"" + spec.name + "\" is also fixed at model." + spec.name +
@@ -228,7 +239,10 @@ Experiment load_experiment(const std::string& file) {
 
 std::string first_difference(const Experiment& a, const Experiment& b) {
   if (a.dataset.plugin != b.dataset.plugin || a.dataset.config != b.dataset.config) return "dataset";
-  if (a.model.plugin != b.model.plugin || a.model.config != b.model.config) return "model";
+  if (a.model.plugin != b.model.plugin || a.model.config != b.model.config ||
+      a.document.value("model", json()) != b.document.value("model", json()))
+    return "model";
+  if (a.preprocess != b.preprocess) return "preprocess";
   if (a.document.value("metrics", json()) != b.document.value("metrics", json())) return "metrics";
   if (a.document.value("task", json()) != b.document.value("task", json())) return "task";
   if (a.search.searcher != b.search.searcher) return "search.searcher";

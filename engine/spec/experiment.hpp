@@ -1,6 +1,8 @@
 // The experiment file: parsed, validated, and ready for the engine. Errors name the JSON path.
 #pragma once
 
+#include "spec/model_choices.hpp"
+
 #include <lepton/search_space.hpp>
 #include <lepton/searcher.hpp>
 
@@ -49,7 +51,9 @@ struct Experiment {
   std::string name;
   std::string description;
   PluginSection dataset;
-  PluginSection model;
+  PluginSection model;                  ///< with model choices: the first family's plugin and fixed values
+  std::vector<ModelChoice> model_choices;  ///< `model.choices`: the families searched (empty: one model)
+  json preprocess = json::object();     ///< fixed preprocessing settings (`preprocess`)
   std::vector<PluginSection> metrics;   ///< metric plugins, `"metrics": [{"plugin": "clinical", ...}]`
   TaskSection task;
   SearchSection search;

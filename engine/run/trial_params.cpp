@@ -1,0 +1,36 @@
+// Routing a trial's parameters to their owners.
+#include "run/trial_params.hpp"
+
+#include "spec/parameters.hpp"
+#include "spec/preprocess_spec.hpp"
+
+namespace lepton::engine {
+
+TrialParams route_trial_params(const Experiment& e, const json& params) {
+  TrialParams out;
+  out.model_plugin = e.model.plugin;
+  out.model = e.model.config;
+  out.settings = e.task.settings;
+  out.preprocess = e.preprocess;
+  std::string prefix;
+  if (!e.model_choices.empty()) {
+    const ModelChoice* family = chosen_family(e.model_choices, params);
+    if (!family) throw ConfigError(kModelParam, "the trial chose no model family of model.choices");
+    out.model_plugin = family->plugin;
+    out.model = family->config;
+    prefix = family->family + ".";
+  }
+  const ParamSchema& task = task_schema(e.task.type);
+  for (const auto& item : params.items()) {
+    std::string name = item.key();
+    if (!prefix.empty()) {
+      if (name == kModelParam) continue;
+      if (name.rfind(prefix, 0) == 0) name = name.substr(prefix.size());
+    }
+    json& owner = task.find(name) ? out.settings : preprocess_schema().find(name) ? out.preprocess : out.model;
+    owner[name] = item.value();
+  }
+  return out;
+}
+
+}  // namespace lepton::engine
