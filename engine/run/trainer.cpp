@@ -4,6 +4,7 @@
 
 #include "run/class_weights.hpp"
 #include "run/metrics.hpp"
+#include "run/preprocess.hpp"
 #include "spec/parameters.hpp"
 
 #include <torch/torch.h>
@@ -70,7 +71,8 @@ TrialResult train_classifier(const TrainRequest& request) {
 
   ModelRequest model_request;
   model_request.params = request.model_params;
-  model_request.shape.input = data.input_shape;
+  const Preprocessor pre = fit_preprocessor(request.preprocess, data.train.x);  // training split only
+  model_request.shape.input = pre.output_shape();
   model_request.shape.classes = static_cast<std::int64_t>(data.class_names.size());
   std::shared_ptr<Network> net;
   try {
@@ -81,6 +83,7 @@ TrialResult train_classifier(const TrainRequest& request) {
     throw TrialFailure("model " + request.model_name + ": " + e.what());
   }
   if (!net) throw TrialFailure("model " + request.model_name + ": build() returned no network");
+  net = with_preprocessing(std::move(net), pre);
 
   auto optimizer = make_optimizer(s, net->parameters());
   const auto n = data.train.size();
@@ -142,6 +145,7 @@ TrialResult train_classifier(const TrainRequest& request) {
   std::int64_t parameter_count = 0;
   for (const auto& p : net->parameters()) parameter_count += p.numel();
   result.attrs["parameter_count"] = parameter_count;
+  if (!pre.identity()) result.attrs["preprocess"] = pre.describe();
   for (const auto& objective : request.objectives) {
     const auto it = result.metrics.find(objective.metric);
     const double v = it == result.metrics.end() ? std::nan("") : it->second;

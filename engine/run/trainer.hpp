@@ -27,6 +27,7 @@ struct TrainRequest {
   std::string model_name;            ///< for error messages: "model mlp: ..."
   json model_params = json::object();
   json settings = json::object();    ///< trainer settings: epochs, batch_size, optimizer, lr, ...
+  json preprocess = json::object();  ///< preprocessing settings, fitted on the training split
   std::vector<Objective> objectives;
   const Scoring* scoring = nullptr;  ///< the experiment's metric plugins; null: built-in metrics only
   std::uint64_t seed = 0;

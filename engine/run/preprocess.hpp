@@ -1,0 +1,46 @@
+// Preprocessing fitted on the samples a network trains on (the training split, or a fold's training
+// rows) and carried inside the network, so validation, test and prediction data pass through
+// the same fitted transform and never inform it.
+#pragma once
+
+#include <lepton/config.hpp>
+#include <lepton/model.hpp>
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace lepton::engine {
+
+/// A fitted transform: scaling per feature, then an optional projection on principal components.
+struct Preprocessor {
+  at::Tensor shift, scale;          ///< scaling: (x - shift) / scale per flattened feature; undefined: none
+  at::Tensor center, components;    ///< PCA: (x - center) @ components {features, k}; undefined: none
+  std::vector<std::int64_t> input_shape;  ///< one raw sample's shape
+  std::int64_t fitted_rows = 0;           ///< how many samples the statistics came from
+
+  bool identity() const { return !shift.defined() && !components.defined(); }
+  /// One transformed sample's shape: {k} after PCA, else the input's.
+  std::vector<std::int64_t> output_shape() const;
+  /// Transforms a batch {N, input...}.
+  at::Tensor apply(const at::Tensor& x) const;
+  /// What the trial stores: the steps, their sizes and the rows fitted on, e.g.
+  /// {"scaler": "standardize", "pca_components": 7, "fitted_rows": 341}.
+  json describe() const;
+  json settings;  ///< the settings it was fitted with
+};
+
+/// Whether `settings` (the preprocess owner's values) ask for any step.
+bool wants_preprocessing(const json& settings);
+
+/// Fits the steps `settings` ask for on `train_x` {N, input...} alone. PCA keeps `pca_components`
+/// (capped at min(N, features)) or, when unset, the fewest components explaining 95% of the variance.
+Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x);
+
+/// `net` behind `pre`: features(x) = net->features(pre.apply(x)); parameters, head and layers are
+/// the wrapped network's, the fitted statistics are buffers (saved with the weights).
+std::shared_ptr<Network> with_preprocessing(std::shared_ptr<Network> net, const Preprocessor& pre);
+
+}  // namespace lepton::engine

@@ -1,0 +1,113 @@
+// Preprocessing fitted on the training split only: a validation split shifted far from the training
+// data must stay shifted after the transform (statistics computed on it would pull it back), and a
+// trial records how many rows its statistics came from.
+#include "plugins/registry.hpp"
+#include "run/preprocess.hpp"
+#include "run/study.hpp"
+#include "run/trial_runner.hpp"
+#include "support/temp_dir.hpp"
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+using lepton::json;
+using namespace lepton::engine;
+
+namespace {
+
+constexpr double kShift = 50.0;
+
+// Two classes split by the sign of feature 0 in training; validation is the same task moved by
+// kShift along feature 0 (its labels follow the sign of x0 - kShift), balanced.
+lepton::DataSplits shifted_splits() {
+  torch::manual_seed(5);
+  auto make = [](std::int64_t n, double shift) {
+    torch::Tensor x = torch::randn({n, 3});
+    torch::Tensor y = (x.select(1, 0) > 0).to(torch::kLong);
+    x.select(1, 0).add_(shift);
+    return lepton::Split{x, y};
+  };
+  lepton::DataSplits data;
+  data.train = make(200, 0.0);
+  data.valid = make(100, kShift);
+  data.input_shape = {3};
+  data.class_names = {"negative", "positive"};
+  return data;
+}
+
+}  // namespace
+
+TEST_CASE("standardize and min-max use training statistics only; a shifted split stays shifted", "[preprocess]") {
+  const lepton::DataSplits data = shifted_splits();
+  const Preprocessor standard = fit_preprocessor({{"scaler", "standardize"}}, data.train.x);
+  CHECK(standard.fitted_rows == 200);
+  const torch::Tensor train = standard.apply(data.train.x);
+  CHECK(train.mean(0).abs().max().item<double>() < 1e-5);
+  CHECK(train.pow(2).mean(0).sub(1).abs().max().item<double>() < 1e-4);
+  // Statistics from the validation split (or train + valid) would put its mean near 0 (or kShift/2).
+  const double valid_mean = standard.apply(data.valid.x).select(1, 0).mean().item<double>();
+  const torch::Tensor x0 = data.train.x.select(1, 0);
+  const double train_std = (x0 - x0.mean()).pow(2).mean().sqrt().item<double>();
+  CHECK(valid_mean == Approx(kShift / train_std).epsilon(0.1));
+
+  const Preprocessor minmax = fit_preprocessor({{"scaler", "minmax"}}, data.train.x);
+  const torch::Tensor scaled = minmax.apply(data.train.x);
+  CHECK(scaled.min().item<double>() == Approx(0).margin(1e-6));
+  CHECK(scaled.max().item<double>() == Approx(1).margin(1e-6));
+  CHECK(minmax.apply(data.valid.x).select(1, 0).min().item<double>() > 5);
+}
+
+TEST_CASE("PCA keeps the components asked for, or 95% of the variance, with reproducible signs", "[preprocess]") {
+  torch::manual_seed(3);
+  // 6 features that really span 2 directions, plus a little noise.
+  const torch::Tensor x = torch::matmul(torch::randn({300, 2}), torch::randn({2, 6})) + 0.01 * torch::randn({300, 6});
+  const Preprocessor two = fit_preprocessor({{"scaler", "standardize"}, {"pca", true}}, x);
+  CHECK(two.output_shape() == std::vector<std::int64_t>{2});
+  const Preprocessor four = fit_preprocessor({{"pca", true}, {"pca_components", 4}}, x);
+  CHECK(four.output_shape() == std::vector<std::int64_t>{4});
+  const torch::Tensor gram = torch::matmul(four.components.t(), four.components);
+  CHECK(torch::allclose(gram, torch::eye(4), 1e-4, 1e-4));
+  const Preprocessor capped = fit_preprocessor({{"pca", true}, {"pca_components", 50}}, x);
+  CHECK(capped.output_shape() == std::vector<std::int64_t>{6});
+  const torch::Tensor projected = two.apply(x);
+  CHECK(projected.sizes() == torch::IntArrayRef{300, 2});
+  CHECK(projected.mean(0).abs().max().item<double>() < 1e-4);  // centred on the training mean
+  const Preprocessor again = fit_preprocessor({{"scaler", "standardize"}, {"pca", true}}, x);
+  CHECK(torch::equal(again.components, two.components));
+}
+
+TEST_CASE("image-shaped samples keep their shape through scaling", "[preprocess]") {
+  const torch::Tensor images = torch::rand({20, 1, 4, 4}) * 16;
+  const Preprocessor pre = fit_preprocessor({{"scaler", "minmax"}}, images);
+  CHECK(pre.apply(images).sizes() == images.sizes());
+  CHECK(fit_preprocessor({{"scaler", "none"}}, images).identity());
+}
+
+TEST_CASE("a trial fits its preprocessing on the training split: a shifted validation split is not pulled back",
+          "[preprocess]") {
+  Registry registry;
+  registry.load_default();
+  json document = lepton::test::small_experiment("leak", 1, 30);
+  document["model"] = {{"plugin", "linear"}};
+  document["task"]["lr"] = 0.1;
+  document["search"]["space"] = {{"scaler", {{"type", "categorical"}, {"choices", {"standardize", "minmax"}}}}};
+  PreparedExperiment prepared;
+  prepared.experiment = parse_experiment(document, {});
+  prepared.model_plugin = "linear";
+  prepared.data = std::make_shared<lepton::DataSplits>(shifted_splits());
+  for (const std::string scaler : {"standardize", "minmax"}) {
+    TrialRecord trial;
+    trial.seed = 9;
+    trial.params = {{"scaler", scaler}};
+    const TrialResult result = run_trial(prepared, registry, trial, [](int, double) { return false; });
+    INFO(scaler << ": " << result.error);
+    REQUIRE(result.state == TrialState::kComplete);
+    CHECK(result.attrs.at("preprocess").at("fitted_rows") == 200);
+    CHECK(result.attrs.at("preprocess").at("scaler") == scaler);
+    // Fitted on training data, the transform leaves every validation sample on the positive side,
+    // so half of them are misclassified; statistics fitted on validation data would re-centre
+    // them and the linear model would score near 1.
+    CHECK(result.metrics.at("val_accuracy") == Approx(0.5).margin(0.1));
+    CHECK(result.metrics.at("train_loss") < 0.3);
+  }
+}
