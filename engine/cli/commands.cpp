@@ -4,6 +4,7 @@
 
 #include "cli/progress.hpp"
 #include "plugins/registry.hpp"
+#include "report/grouping.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
 #include "run/study.hpp"
@@ -189,6 +190,23 @@ int studies_command(const QueryArgs& args) {
   return 0;
 }
 
+namespace {
+
+// `trials --group-by PARAM`: the groups ranked by their best trial.
+int print_trial_groups(const std::vector<TrialRecord>& trials, const QueryArgs& args, const SortKey& key,
+                       const std::vector<Objective>& objectives) {
+  auto groups = group_trials(trials, args.group_by, key);
+  if (args.top && groups.size() > static_cast<std::size_t>(*args.top)) groups.resize(static_cast<std::size_t>(*args.top));
+  if (args.json) {
+    std::cout << groups_to_json(groups, args.group_by, objectives).dump(2) << std::endl;
+    return 0;
+  }
+  print_groups(groups, args.group_by, key.metric.empty() ? objectives.at(key.objective).metric : key.metric, std::cout);
+  return 0;
+}
+
+}  // namespace
+
 int trials_command(const QueryArgs& args) {
   auto store = open_store(args.storage, OpenMode::kExisting);
   const StudyRecord study = require_study(*store, args.study);
@@ -203,6 +221,7 @@ int trials_command(const QueryArgs& args) {
     all.erase(std::remove_if(all.begin(), all.end(), [&](const TrialRecord& t) { return t.state != wanted; }), all.end());
   }
   const SortKey key = sort_key(args.sort, study.objectives, all, store->study_attr(study.id, "metric_directions"));
+  if (!args.group_by.empty()) return print_trial_groups(all, args, key, study.objectives);
   std::vector<TrialRecord> rows = rank(all, key);
   if (!args.top) {  // without --top, the trials that have no value follow, by number
     for (const auto& t : all)

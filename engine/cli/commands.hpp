@@ -24,6 +24,7 @@ struct QueryArgs {
   std::string sort;
   std::optional<int> top;
   std::string state;
+  std::string group_by;  ///< trials: rank groups of trials by this parameter's value (e.g. model)
   bool json = false;
 };
 

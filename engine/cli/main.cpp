@@ -83,10 +83,13 @@ Example:
   trials->add_option("--sort", trials_args.sort, "Rank by this metric (default: the objective), e.g. val_f1");
   trials->add_option("--top", trials_args.top, "Show only the N best")->check(CLI::Range(1, 1'000'000'000));
   trials->add_option("--state", trials_args.state, "Only trials in this state: COMPLETE, PRUNED, FAIL, RUNNING");
+  trials->add_option("--group-by", trials_args.group_by,
+                     "Rank groups of trials by a parameter's value, e.g. model (families against each other)");
   trials->add_flag("--json", trials_args.json, "Print one JSON array");
   trials->footer(R"(
-Example:
-  lepton trials --storage sqlite:///lepton.db --study breast-cancer-mlp --sort val_accuracy --top 5)");
+Examples:
+  lepton trials --storage sqlite:///lepton.db --study breast-cancer-mlp --sort val_accuracy --top 5
+  lepton trials --storage sqlite:///lepton.db --study breast-cancer-select --group-by model)");
 
   QueryArgs best_args;
   auto* best = app.add_subcommand("best", "Show a study's best trial: params, validation and test metrics");
