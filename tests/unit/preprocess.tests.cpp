@@ -101,7 +101,7 @@ TEST_CASE("a trial fits its preprocessing on the training split: a shifted valid
     trial.params = {{"scaler", scaler}};
     const TrialResult result = run_trial(prepared, registry, trial, [](int, double) { return false; });
     INFO(scaler << ": " << result.error);
-    REQUIRE(result.state == TrialState::kComplete);
+    REQUIRE(result.state == lepton::TrialState::kComplete);
     CHECK(result.attrs.at("preprocess").at("fitted_rows") == 200);
     CHECK(result.attrs.at("preprocess").at("scaler") == scaler);
     // Fitted on training data, the transform leaves every validation sample on the positive side,
