@@ -4,7 +4,6 @@
 #include "run/trainer.hpp"
 #include "run/trial_params.hpp"
 
-
 namespace lepton::engine {
 
 TrialResult run_trial(const PreparedExperiment& prepared, const Registry& registry, const TrialRecord& trial,
