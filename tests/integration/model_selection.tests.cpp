@@ -98,3 +98,16 @@ TEST_CASE("a family the plugins cannot serve exits 2 naming model.choices, and s
   CHECK_THAT(result.err, Catch::Contains("search.space.hidden"));
   CHECK_FALSE(std::filesystem::exists(dir.file("study.db")));
 }
+
+TEST_CASE("the model-selection examples run as documented", "[model_selection][experiments][slow]") {
+  lepton::test::TempDir dir;
+  for (const char* name : {"breast_cancer_select", "iris_select", "digits_select", "german_credit_select"}) {
+    INFO(name);
+    const auto r = run_lepton({"run", std::string(LEPTON_SOURCE_DIR) + "/experiments/" + name + ".json", "--storage",
+                               dir.sqlite_url(), "--trials", "1", "--quiet"},
+                              {}, LEPTON_SOURCE_DIR);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("1 trials: 1 complete"));
+  }
+}
