@@ -125,7 +125,7 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
     const auto head = identities(net->head_parameters());
     expect(!head.empty(), "head_parameters() is empty: fine-tuning cannot replace or train the head");
     const auto layers = net->backbone_layers();
-    expect(!layers.empty(), "backbone_layers() is empty: fine-tuning cannot freeze the backbone");
+    // An empty backbone is allowed: a model without one (linear, a fixed kernel map) fine-tunes its head.
     std::set<const void*> backbone;
     for (std::size_t i = 0; i < layers.size(); ++i) {
       expect(!layers[i].empty(), "backbone layer " + std::to_string(i) + " has no parameters");

@@ -46,7 +46,7 @@ class Kernel final : public lepton::Model {
     lepton::ConfigObject params(request.params, request.path);
     const auto& shape = request.shape.input;
     const std::int64_t inputs = std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
-    const double gamma = params.number_in("gamma", 1e-8, 1e4, 1.0 / static_cast<double>(inputs));
+    const double gamma = params.number_in("gamma", 1e-8, 1e4, 0.1);
     const std::int64_t features = params.integer_in("features", 8, 65536, 512);
     params.finish();
     return std::make_shared<KernelNetwork>(inputs, request.shape.classes, features, gamma);
