@@ -32,6 +32,18 @@ std::vector<double> row_of(const at::Tensor& x, std::int64_t i) {
   return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + r.numel());
 }
 
+// log h(z), h(z) = phi(z) + z Phi(z), by two formulas (Ament et al. 2023); each branch gets safe
+// inputs so that neither produces NaN.
+at::Tensor log_h(const at::Tensor& z) {
+  const auto upper = z > -1.0;
+  const auto zu = torch::where(upper, z, torch::full_like(z, -1.0));
+  const auto zl = torch::where(upper, torch::full_like(z, -2.0), z);
+  const auto hu = torch::log(torch::exp(-0.5 * zu * zu - kHalfLogTwoPi) + zu * 0.5 * torch::erfc(-zu * kInvSqrt2));
+  const auto inner = torch::log(torch::special::erfcx(-zl * kInvSqrt2) * zl.abs()) + kHalfLogHalfPi;
+  const auto hl = -0.5 * zl * zl - kHalfLogTwoPi + log1mexp(inner.clamp_max(-1e-300));
+  return torch::where(upper, hu, hl);
+}
+
 }  // namespace
 
 void fill_inactive(std::vector<double>& x, const Layout& layout) {
@@ -40,16 +52,7 @@ void fill_inactive(std::vector<double>& x, const Layout& layout) {
 }
 
 at::Tensor log_expected_improvement(const at::Tensor& mean, const at::Tensor& sd, double best) {
-  const auto z = (best - mean) / sd;
-  // log h(z), h(z) = phi(z) + z Phi(z), by two formulas; each branch gets safe inputs so that
-  // neither produces NaN (which would leak into the gradient through where()).
-  const auto upper = z > -1.0;
-  const auto zu = torch::where(upper, z, torch::full_like(z, -1.0));
-  const auto zl = torch::where(upper, torch::full_like(z, -2.0), z);
-  const auto hu = torch::log(torch::exp(-0.5 * zu * zu - kHalfLogTwoPi) + zu * 0.5 * torch::erfc(-zu * kInvSqrt2));
-  const auto inner = torch::log(torch::special::erfcx(-zl * kInvSqrt2) * zl.abs()) + kHalfLogHalfPi;
-  const auto hl = -0.5 * zl * zl - kHalfLogTwoPi + log1mexp(inner.clamp_max(-1e-300));
-  return torch::where(upper, hu, hl) + sd.log();
+  return log_h((best - mean) / sd) + sd.log();
 }
 
 std::vector<double> maximize_log_ei(const Posterior& posterior, double best, const Layout& layout,
@@ -106,27 +109,30 @@ std::vector<double> maximize_log_ei(const Posterior& posterior, double best, con
   }
   const auto start = to_tensor(starts, k, dims);
   const auto movable = to_tensor(mask, k, dims);
-  auto x = start.clone().requires_grad_(true);
+  auto x = start.clone();
   if (movable.sum().item<double>() > 0 && effort.local_steps > 0) {
-    torch::optim::Adam adam({x}, torch::optim::AdamOptions(0.02));
-    for (int step = 0; step < effort.local_steps; ++step) {
+    // Projected Adam on the closed-form gradient: d logEI = (1 - r z) / sd dsd - r / sd dmean with
+    // z = (best - mean) / sd and r = Phi(z) / h(z), since h' = Phi.
+    auto m = torch::zeros_like(x), v = torch::zeros_like(x);
+    const double b1 = 0.9, b2 = 0.999;
+    for (int step = 1; step <= effort.local_steps; ++step) {
+      const auto p = posterior.predict_with_gradient(x);
+      const auto z = (best - p.mean) / p.sd;
+      const auto r = torch::exp(torch::special::log_ndtr(z) - log_h(z));
+      const auto grad = ((1.0 - r * z) / p.sd).unsqueeze(1) * p.sd_grad - (r / p.sd).unsqueeze(1) * p.mean_grad;
+      const auto g = (grad * movable).nan_to_num(0.0, 0.0, 0.0);
+      m.mul_(b1).add_(g, 1 - b1);
+      v.mul_(b2).addcmul_(g, g, 1 - b2);
       // A step size that shrinks to a tenth: coarse moves first, then precision.
-      const double lr = 0.02 * std::pow(0.1, static_cast<double>(step) / std::max(1, effort.local_steps - 1));
-      static_cast<torch::optim::AdamOptions&>(adam.param_groups()[0].options()).lr(lr);
-      adam.zero_grad();
-      const auto [mean, sd] = posterior.predict(x);
-      const auto loss = -log_expected_improvement(mean, sd, best).sum();
-      loss.backward();
-      x.mutable_grad().mul_(movable).nan_to_num_(0.0, 0.0, 0.0);
-      adam.step();
-      torch::NoGradGuard no_grad;
-      x.clamp_(0.0, 1.0);
+      const double lr = 0.02 * std::pow(0.1, static_cast<double>(step - 1) / std::max(1, effort.local_steps - 1));
+      const auto m_hat = m / (1 - std::pow(b1, step)), v_hat = v / (1 - std::pow(b2, step));
+      x.add_(lr * m_hat / (v_hat.sqrt() + 1e-8)).clamp_(0.0, 1.0);
     }
   }
 
   // 3. Canonical forms of the refined points and of their starts; the best wins.
   std::vector<double> finals;
-  const auto refined = x.detach();
+  const auto refined = x;
   for (std::int64_t i = 0; i < k; ++i) {
     for (const auto& source : {refined, start}) {
       const auto c = canonical_filled(row_of(source, i));

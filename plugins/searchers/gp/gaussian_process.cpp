@@ -139,4 +139,28 @@ std::pair<at::Tensor, at::Tensor> Posterior::predict(const at::Tensor& x) const 
   return {mean, var.sqrt()};
 }
 
+Posterior::Gradient Posterior::predict_with_gradient(const at::Tensor& x) const {
+  // k = s (1 + sqrt5 r + 5/3 r^2) e^(-sqrt5 r), so dk/dx_d = -g (x_d - t_d) / l_d^2 with
+  // g = 5/3 s (1 + sqrt5 r) e^(-sqrt5 r).
+  const auto inv_l2 = lengthscale_.pow(-2);
+  const auto as = x / lengthscale_, bs = x_ / lengthscale_;
+  const auto r2 = (as.pow(2).sum(1, true) + bs.pow(2).sum(1).unsqueeze(0) - 2.0 * as.mm(bs.t())).clamp_min(1e-30);
+  const auto r = r2.sqrt();
+  const auto e = torch::exp(-kSqrt5 * r);
+  const auto k = signal_ * (1.0 + kSqrt5 * r + (5.0 / 3.0) * r2) * e;  // {m, n}
+  const auto g = signal_ * (5.0 / 3.0) * (1.0 + kSqrt5 * r) * e;
+  Gradient out;
+  out.mean = k.mm(alpha_).squeeze(1);
+  const auto v = torch::linalg_solve_triangular(chol_, k.t(), /*upper=*/false);  // {n, m}
+  const auto var = (signal_ - v.pow(2).sum(0)).clamp_min(1e-12);
+  out.sd = var.sqrt();
+  const auto beta = torch::linalg_solve_triangular(chol_.t(), v, /*upper=*/true).t();  // K^-1 k, {m, n}
+  // sum_i w_i dk_i/dx = -(sum_i w_i g_i x - sum_i w_i g_i t_i) / l^2
+  auto weighted = [&](const at::Tensor& w) { return (w.sum(1, true) * x - w.mm(x_)) * inv_l2; };
+  out.mean_grad = -weighted(g * alpha_.t());
+  // var = s - k^T K^-1 k, so dvar/dx = -2 sum_i beta_i dk_i/dx
+  out.sd_grad = weighted(g * beta) / out.sd.unsqueeze(1);
+  return out;
+}
+
 }  // namespace lepton::gp

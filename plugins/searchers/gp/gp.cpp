@@ -145,7 +145,6 @@ class GpSearcher final : public lepton::Searcher {
                                           options_.candidates);
     effort.local_starts = options_.local_starts;
     effort.local_steps = std::clamp(static_cast<int>(kLocalBudget / (n * n * std::max(1, options_.local_starts))), 10, 40);
-    torch::AutoGradMode grad(true);
     const double best = *std::min_element(outputs.z.begin(), outputs.z.end());
     return encoder_.decode(lepton::gp::maximize_log_ei(posterior, best, layout_, canonical, incumbents, effort, rng));
   }
