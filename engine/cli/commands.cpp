@@ -91,7 +91,7 @@ std::map<TrialState, int> count_states(const std::vector<TrialRecord>& trials) {
 // A multi-objective study has no single best trial: `best` shows its Pareto front. The JSON keeps
 // the single-trial fields (the front's best trial by the first objective) and adds the front.
 int print_pareto_front(const StudyRecord& study, const std::vector<TrialRecord>& trials, bool as_json) {
-  const auto front = pareto_front(trials, study.objectives);
+  const auto front = ranked_front(trials, study.objectives);
   if (as_json) {
     json out = trial_to_json(front.front(), study.objectives);
     out["pareto_front"] = json::array();
@@ -123,7 +123,7 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   if (args.json) return 0;  // the study_finished event was the summary
   const auto counts = count_states(all);
   const bool several = experiment.task.objectives.size() > 1;
-  auto ranked = several ? pareto_front(all, experiment.task.objectives)
+  auto ranked = several ? ranked_front(all, experiment.task.objectives)
                         : rank(all, sort_key("", experiment.task.objectives, all));
   const std::size_t shown = std::min<std::size_t>(ranked.size(), several ? ranked.size() : 10);
   std::cout << "\n" << (several ? "Pareto front: " : "Top ") << shown << " of " << all.size() << " trials of study "
@@ -185,7 +185,7 @@ int studies_command(const QueryArgs& args) {
                    std::to_string(count(TrialState::kPruned)), std::to_string(count(TrialState::kFail)),
                    std::to_string(count(TrialState::kRunning)),
                    !best                         ? "-"
-                   : study.objectives.size() > 1 ? "front of " + std::to_string(pareto_front(trials, study.objectives).size())
+                   : study.objectives.size() > 1 ? "front of " + std::to_string(ranked_front(trials, study.objectives).size())
                                                  : format_number(best->values.front()) + " (#" + std::to_string(best->number) + ")",
                    date_text(study.created_at)});
     json directions = json::array();
@@ -202,7 +202,7 @@ int studies_command(const QueryArgs& args) {
                    {"created_at", study.created_at}});
     if (study.objectives.size() > 1) {
       json numbers = json::array();
-      for (const auto& t : pareto_front(trials, study.objectives)) numbers.push_back(t.number);
+      for (const auto& t : ranked_front(trials, study.objectives)) numbers.push_back(t.number);
       out.back()["pareto_front"] = numbers;
     }
   }

@@ -1,7 +1,7 @@
 // Trial ordering and the JSON form of a trial that `best`, `trials --json` and exports share.
 #include "report/ranking.hpp"
 
-#include <lepton/pareto.hpp>
+#include "report/pareto.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -69,22 +69,9 @@ std::optional<TrialRecord> best_trial(const std::vector<TrialRecord>& trials, co
   return ranked.front();
 }
 
-std::vector<TrialRecord> pareto_front(const std::vector<TrialRecord>& trials, const std::vector<Objective>& objectives) {
-  std::vector<const TrialRecord*> scored;
-  std::vector<std::vector<double>> losses;
-  std::vector<Direction> directions;
-  for (const auto& o : objectives) directions.push_back(o.direction);
-  for (const auto& t : trials) {
-    if (t.state != TrialState::kComplete || t.values.size() < objectives.size()) continue;
-    std::vector<double> v(t.values.begin(), t.values.begin() + static_cast<std::ptrdiff_t>(objectives.size()));
-    if (!std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); })) continue;
-    scored.push_back(&t);
-    losses.push_back(to_minimization(v, directions));
-  }
+std::vector<TrialRecord> ranked_front(const std::vector<TrialRecord>& trials, const std::vector<Objective>& objectives) {
   std::vector<TrialRecord> front;
-  if (scored.empty()) return front;
-  const auto fronts = non_dominated_fronts(losses, 1);
-  for (const std::size_t i : fronts.front()) front.push_back(*scored[i]);
+  for (const std::size_t i : pareto_front(trials, objectives)) front.push_back(trials[i]);
   return rank(front, SortKey{"", 0, objectives.at(0).direction});
 }
 

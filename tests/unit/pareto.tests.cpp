@@ -56,7 +56,7 @@ TEST_CASE("the reported Pareto front holds the non-dominated complete trials, be
   add(3, lepton::TrialState::kComplete, {0.85, 0.35});  // dominated by 0
   add(4, lepton::TrialState::kFail, {0.99, 0.01});      // failed: not a candidate
   add(5, lepton::TrialState::kComplete, {std::nan(""), 0.1});
-  const auto front = pareto_front(trials, objectives);
+  const auto front = ranked_front(trials, objectives);
   REQUIRE(front.size() == 3);
   CHECK(front[0].number == 1);
   CHECK(front[1].number == 0);
