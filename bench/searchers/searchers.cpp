@@ -5,7 +5,8 @@
 //
 //   build/bin/bench_searchers [--seeds 10] [--trials 200] [--timing-trials 2000]
 //                             [--problems branin,hartmann6,rosenbrock10,mixed]
-//                             [--searchers tpe,gp,cmaes,evolution,nsga2,grid,random] [--no-peer]
+//                             [--searchers tpe,gp,cmaes,evolution,nsga2,grid,random]
+//                             [--options NAME=JSON]... [--no-peer]
 #include "plugins/registry.hpp"
 #include "problems.hpp"
 
@@ -37,6 +38,7 @@ struct Settings {
   std::vector<std::string> problems{"branin", "hartmann6", "rosenbrock10", "mixed"};
   std::vector<std::string> searchers{"tpe", "gp", "cmaes", "evolution", "nsga2", "grid", "random"};
   std::vector<std::string> peers{"tpe", "cmaes", "random"};
+  std::map<std::string, json> options;  // search.options per Lepton searcher (--options NAME=JSON)
   bool peer = true;
 };
 
@@ -110,8 +112,8 @@ double median_window(const std::vector<double>& ms, int at) {
 
 Result measure(const lepton::SearcherFactory& factory, const lepton::bench::Problem& problem, const std::string& name,
                const Settings& s) {
-  json options = json::object();
-  if (name == "grid") options["points"] = problem.grid_points;
+  json options = s.options.count(name) ? s.options.at(name) : json::object();
+  if (name == "grid" && !options.contains("points")) options["points"] = problem.grid_points;
   Result r;
   for (int seed = 0; seed < s.seeds; ++seed) {
     const auto [best, ms] = run(factory, problem, options, static_cast<std::uint64_t>(seed), s.trials);
@@ -226,10 +228,18 @@ int main(int argc, char** argv) {
     else if (a == "--timing-trials" && has_value) s.timing_trials = std::stoi(argv[++i]);
     else if (a == "--problems" && has_value) s.problems = split(argv[++i]);
     else if (a == "--searchers" && has_value) s.searchers = split(argv[++i]);
-    else if (a == "--no-peer") s.peer = false;
+    else if (a == "--options" && has_value) {
+      const std::string spec = argv[++i];
+      const auto eq = spec.find('=');
+      if (eq == std::string::npos) {
+        std::cerr << "--options takes NAME=JSON, e.g. gp='{\"max_points\": 64}'\n";
+        return 2;
+      }
+      s.options[spec.substr(0, eq)] = json::parse(spec.substr(eq + 1));
+    } else if (a == "--no-peer") s.peer = false;
     else {
       std::cerr << "usage: bench_searchers [--seeds N] [--trials N] [--timing-trials N] [--problems a,b] "
-                   "[--searchers a,b] [--no-peer]\n";
+                   "[--searchers a,b] [--options NAME=JSON]... [--no-peer]\n";
       return 2;
     }
   }
