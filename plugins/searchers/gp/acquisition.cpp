@@ -44,6 +44,39 @@ at::Tensor log_h(const at::Tensor& z) {
   return torch::where(upper, hu, hl);
 }
 
+// Phi(z) / h(z), the slope of log h (h' = Phi); past z = -10, where h cancels, its asymptotic
+// series |z| (1 - 1/z^2 + 3/z^4) / (1 - 3/z^2 + 15/z^4).
+double slope_of_log_h(double z) {
+  if (z < -10) {
+    const double q = 1.0 / (z * z);
+    return -z * (1 - q + 3 * q * q) / (1 - 3 * q + 15 * q * q);
+  }
+  const double cdf = 0.5 * std::erfc(-z * kInvSqrt2);
+  return cdf / (std::exp(-0.5 * z * z - kHalfLogTwoPi) + z * cdf);
+}
+
+// Projected Adam ascent of log EI from `x` (moved in place) on the dimensions where `movable` is 1,
+// with the closed-form gradient d logEI = (1 - r z) / sd dsd - r / sd dmean, z = (best - mean) / sd,
+// r = Phi(z) / h(z). The step shrinks to a tenth: coarse moves first, then precision.
+void ascend(const Posterior& posterior, double best, double* x, const double* movable, std::size_t dims, int steps) {
+  if (std::none_of(movable, movable + dims, [](double m) { return m > 0; })) return;
+  constexpr double kBeta1 = 0.9, kBeta2 = 0.999;
+  std::vector<double> m(dims, 0.0), v(dims, 0.0);
+  for (int step = 1; step <= steps; ++step) {
+    const auto p = posterior.predict_with_gradient(x);
+    const double z = (best - p.mean) / p.sd, r = slope_of_log_h(z);
+    const double lr = 0.02 * std::pow(0.1, static_cast<double>(step - 1) / std::max(1, steps - 1));
+    const double c1 = 1 - std::pow(kBeta1, step), c2 = 1 - std::pow(kBeta2, step);
+    for (std::size_t j = 0; j < dims; ++j) {
+      double g = movable[j] > 0 ? ((1.0 - r * z) * p.sd_grad[j] - r * p.mean_grad[j]) / p.sd : 0.0;
+      if (!std::isfinite(g)) g = 0.0;
+      m[j] = kBeta1 * m[j] + (1 - kBeta1) * g;
+      v[j] = kBeta2 * v[j] + (1 - kBeta2) * g * g;
+      x[j] = std::clamp(x[j] + lr * (m[j] / c1) / (std::sqrt(v[j] / c2) + 1e-8), 0.0, 1.0);
+    }
+  }
+}
+
 }  // namespace
 
 void fill_inactive(std::vector<double>& x, const Layout& layout) {
@@ -86,7 +119,7 @@ std::vector<double> maximize_log_ei(const Posterior& posterior, double best, con
   }
   const double widths[] = {0.005, 0.02, 0.08};
   for (const auto& incumbent : incumbents)
-    for (int i = 0; i < 30; ++i) {
+    for (int i = 0; i < 21; ++i) {
       auto x = incumbent;
       for (std::size_t d = 0; d < x.size(); ++d)
         if (layout.continuous[d]) x[d] = std::clamp(x[d] + widths[i % 3] * normal01(rng), 0.0, 1.0);
@@ -108,31 +141,15 @@ std::vector<double> maximize_log_ei(const Posterior& posterior, double best, con
     starts.insert(starts.end(), filled.begin(), filled.end());
   }
   const auto start = to_tensor(starts, k, dims);
-  const auto movable = to_tensor(mask, k, dims);
-  auto x = start.clone();
-  if (movable.sum().item<double>() > 0 && effort.local_steps > 0) {
-    // Projected Adam on the closed-form gradient: d logEI = (1 - r z) / sd dsd - r / sd dmean with
-    // z = (best - mean) / sd and r = Phi(z) / h(z), since h' = Phi.
-    auto m = torch::zeros_like(x), v = torch::zeros_like(x);
-    const double b1 = 0.9, b2 = 0.999;
-    for (int step = 1; step <= effort.local_steps; ++step) {
-      const auto p = posterior.predict_with_gradient(x);
-      const auto z = (best - p.mean) / p.sd;
-      const auto r = torch::exp(torch::special::log_ndtr(z) - log_h(z));
-      const auto grad = ((1.0 - r * z) / p.sd).unsqueeze(1) * p.sd_grad - (r / p.sd).unsqueeze(1) * p.mean_grad;
-      const auto g = (grad * movable).nan_to_num(0.0, 0.0, 0.0);
-      m.mul_(b1).add_(g, 1 - b1);
-      v.mul_(b2).addcmul_(g, g, 1 - b2);
-      // A step size that shrinks to a tenth: coarse moves first, then precision.
-      const double lr = 0.02 * std::pow(0.1, static_cast<double>(step - 1) / std::max(1, effort.local_steps - 1));
-      const auto m_hat = m / (1 - std::pow(b1, step)), v_hat = v / (1 - std::pow(b2, step));
-      x.add_(lr * m_hat / (v_hat.sqrt() + 1e-8)).clamp_(0.0, 1.0);
-    }
-  }
+  std::vector<double> refined_rows = starts;
+  if (effort.local_steps > 0)
+    for (std::int64_t i = 0; i < k; ++i)
+      ascend(posterior, best, &refined_rows[static_cast<std::size_t>(i * dims)], &mask[static_cast<std::size_t>(i * dims)],
+             static_cast<std::size_t>(dims), effort.local_steps);
 
   // 3. Canonical forms of the refined points and of their starts; the best wins.
   std::vector<double> finals;
-  const auto refined = x;
+  const auto refined = to_tensor(refined_rows, k, dims);
   for (std::int64_t i = 0; i < k; ++i) {
     for (const auto& source : {refined, start}) {
       const auto c = canonical_filled(row_of(source, i));

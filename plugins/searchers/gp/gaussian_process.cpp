@@ -1,6 +1,7 @@
 // Matern-5/2 ARD Gaussian process: kernel, marginal-likelihood fit by L-BFGS, posterior.
 #include "gaussian_process.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace lepton::gp {
@@ -22,6 +23,16 @@ at::Tensor log_prior(const at::Tensor& log_length, const at::Tensor& log_signal,
   lp = lp - 0.5 * log_signal.pow(2);
   lp = lp + 0.1 * noise.log() - 0.05 * noise;
   return lp;
+}
+
+// a . b over `n` values, with four partial sums so that the additions do not wait on each other.
+double dot(const double* a, const double* b, std::size_t n) {
+  double s[4] = {0, 0, 0, 0};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (std::size_t u = 0; u < 4; ++u) s[u] += a[i + u] * b[i + u];
+  for (; i < n; ++i) s[0] += a[i] * b[i];
+  return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 at::Tensor cholesky_with_jitter(const at::Tensor& k) {
@@ -129,37 +140,80 @@ Posterior::Posterior(at::Tensor x, const at::Tensor& y, const Hyperparameters& h
   const auto k = matern52(x_, x_, lengthscale_, signal_) + noise * torch::eye(x_.size(0), options);
   chol_ = cholesky_with_jitter(k);
   alpha_ = torch::cholesky_solve(y.unsqueeze(1), chol_);
+  auto values = [](const at::Tensor& t) {
+    const auto c = t.contiguous();
+    return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+  };
+  rows_ = values(x_);
+  chol_rows_ = values(chol_);
+  alpha_values_ = values(alpha_);
+  inv_length2_ = values(lengthscale_.pow(-2));
+  signal_value_ = signal_.item<double>();
 }
 
 std::pair<at::Tensor, at::Tensor> Posterior::predict(const at::Tensor& x) const {
   const auto k = matern52(x, x_, lengthscale_, signal_);  // {m, n}
   const auto mean = k.mm(alpha_).squeeze(1);
-  const auto v = torch::linalg_solve_triangular(chol_, k.t(), /*upper=*/false);  // {n, m}
+  // v = L^-1 k^T by forward substitution, one training point (a row of v) at a time for all
+  // candidates at once: contiguous, vectorizable updates, several times faster than the
+  // reference BLAS's dtrsm that Debian's LibTorch may be linked with.
+  auto v = k.detach().t().contiguous();  // {n, m}
+  const auto n = static_cast<std::size_t>(v.size(0)), m = static_cast<std::size_t>(v.size(1));
+  double* rows = v.data_ptr<double>();
+  for (std::size_t i = 0; i < n; ++i) {
+    double* vi = rows + i * m;
+    for (std::size_t j = 0; j < i; ++j) {
+      const double l = chol_rows_[i * n + j];
+      const double* vj = rows + j * m;
+      for (std::size_t c = 0; c < m; ++c) vi[c] -= l * vj[c];
+    }
+    const double inverse = 1.0 / chol_rows_[i * n + i];
+    for (std::size_t c = 0; c < m; ++c) vi[c] *= inverse;
+  }
   const auto var = (signal_ - v.pow(2).sum(0)).clamp_min(1e-12);
   return {mean, var.sqrt()};
 }
 
-Posterior::Gradient Posterior::predict_with_gradient(const at::Tensor& x) const {
-  // k = s (1 + sqrt5 r + 5/3 r^2) e^(-sqrt5 r), so dk/dx_d = -g (x_d - t_d) / l_d^2 with
-  // g = 5/3 s (1 + sqrt5 r) e^(-sqrt5 r).
-  const auto inv_l2 = lengthscale_.pow(-2);
-  const auto as = x / lengthscale_, bs = x_ / lengthscale_;
-  const auto r2 = (as.pow(2).sum(1, true) + bs.pow(2).sum(1).unsqueeze(0) - 2.0 * as.mm(bs.t())).clamp_min(1e-30);
-  const auto r = r2.sqrt();
-  const auto e = torch::exp(-kSqrt5 * r);
-  const auto k = signal_ * (1.0 + kSqrt5 * r + (5.0 / 3.0) * r2) * e;  // {m, n}
-  const auto g = signal_ * (5.0 / 3.0) * (1.0 + kSqrt5 * r) * e;
+Posterior::Gradient Posterior::predict_with_gradient(const double* x) const {
+  // k_i = s (1 + sqrt5 r + 5/3 r^2) e^(-sqrt5 r), so dk_i/dx_d = -g_i (x_d - t_id) / l_d^2 with
+  // g_i = 5/3 s (1 + sqrt5 r) e^(-sqrt5 r).
+  const std::size_t n = alpha_values_.size(), d = inv_length2_.size();
+  std::vector<double> k(n), g(n), v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* t = &rows_[i * d];
+    double r2 = 0;
+    for (std::size_t j = 0; j < d; ++j) r2 += (x[j] - t[j]) * (x[j] - t[j]) * inv_length2_[j];
+    r2 = std::max(r2, 1e-30);
+    const double r = std::sqrt(r2), e = std::exp(-kSqrt5 * r);
+    k[i] = signal_value_ * (1.0 + kSqrt5 * r + (5.0 / 3.0) * r2) * e;
+    g[i] = signal_value_ * (5.0 / 3.0) * (1.0 + kSqrt5 * r) * e;
+  }
   Gradient out;
-  out.mean = k.mm(alpha_).squeeze(1);
-  const auto v = torch::linalg_solve_triangular(chol_, k.t(), /*upper=*/false);  // {n, m}
-  const auto var = (signal_ - v.pow(2).sum(0)).clamp_min(1e-12);
-  out.sd = var.sqrt();
-  const auto beta = torch::linalg_solve_triangular(chol_.t(), v, /*upper=*/true).t();  // K^-1 k, {m, n}
-  // sum_i w_i dk_i/dx = -(sum_i w_i g_i x - sum_i w_i g_i t_i) / l^2
-  auto weighted = [&](const at::Tensor& w) { return (w.sum(1, true) * x - w.mm(x_)) * inv_l2; };
-  out.mean_grad = -weighted(g * alpha_.t());
-  // var = s - k^T K^-1 k, so dvar/dx = -2 sum_i beta_i dk_i/dx
-  out.sd_grad = weighted(g * beta) / out.sd.unsqueeze(1);
+  for (std::size_t i = 0; i < n; ++i) out.mean += k[i] * alpha_values_[i];
+  // v = L^-1 k (forward substitution), var = s - |v|^2, beta = L^-T v = K^-1 k (back substitution).
+  double vv = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    v[i] = (k[i] - dot(&chol_rows_[i * n], v.data(), i)) / chol_rows_[i * n + i];
+    vv += v[i] * v[i];
+  }
+  out.sd = std::sqrt(std::max(signal_value_ - vv, 1e-12));
+  for (std::size_t i = n; i-- > 0;) {  // by rows of L (columns of L^T): contiguous updates
+    v[i] /= chol_rows_[i * n + i];       // v now holds beta from i on
+    const double* row = &chol_rows_[i * n];
+    for (std::size_t j = 0; j < i; ++j) v[j] -= row[j] * v[i];
+  }
+  // dmean = sum_i alpha_i dk_i; var = s - k^T K^-1 k, so dsd = -sum_i beta_i dk_i / sd.
+  out.mean_grad.assign(d, 0.0);
+  out.sd_grad.assign(d, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double* t = &rows_[i * d];
+    const double a = alpha_values_[i] * g[i], b = v[i] * g[i] / out.sd;
+    for (std::size_t j = 0; j < d; ++j) {
+      const double slope = (x[j] - t[j]) * inv_length2_[j];
+      out.mean_grad[j] -= a * slope;
+      out.sd_grad[j] += b * slope;
+    }
+  }
   return out;
 }
 

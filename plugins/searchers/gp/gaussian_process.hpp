@@ -42,15 +42,20 @@ class Posterior {
   /// Mean and standard deviation {m} at the rows of `x` {m, d}.
   std::pair<at::Tensor, at::Tensor> predict(const at::Tensor& x) const;
 
-  /// The prediction with its gradients with respect to `x` {m, d}, in closed form (cheaper than
-  /// autograd for the many small steps of acquisition search).
+  /// The prediction at one point `x` (d values) with its gradients with respect to `x`, in closed
+  /// form and plain C++: the acquisition's local search calls it for a handful of points many
+  /// times, where the per-call overhead of tensor operations would dominate.
   struct Gradient {
-    at::Tensor mean, sd, mean_grad, sd_grad;  ///< {m}, {m}, {m, d}, {m, d}
+    double mean = 0, sd = 0;
+    std::vector<double> mean_grad, sd_grad;  ///< d values each
   };
-  Gradient predict_with_gradient(const at::Tensor& x) const;
+  Gradient predict_with_gradient(const double* x) const;
 
  private:
   at::Tensor x_, alpha_, chol_, lengthscale_, signal_;
+  // The same, as plain row-major arrays for predict_with_gradient.
+  std::vector<double> rows_, chol_rows_, alpha_values_, inv_length2_;
+  double signal_value_ = 0;
 };
 
 }  // namespace lepton::gp

@@ -22,7 +22,7 @@ using lepton::gp::Hyperparameters;
 // Work per proposal, in multiply-adds against the training points: scoring a candidate costs
 // about n^2 for n points, so past a few dozen points fewer candidates and steps fit the budget,
 // which keeps a proposal at a few milliseconds whatever the history.
-constexpr double kScreenBudget = 4e6;
+constexpr double kScreenBudget = 2e6;
 constexpr double kLocalBudget = 1e6;
 
 struct Options {
@@ -141,7 +141,7 @@ class GpSearcher final : public lepton::Searcher {
     const auto canonical = [&](const std::vector<double>& v) { return encoder_.encode(encoder_.decode(v)); };
     const auto n = static_cast<double>(train_x.size(0));
     lepton::gp::Effort effort;
-    effort.random_candidates = std::clamp(static_cast<int>(kScreenBudget / (n * n)), std::min(256, options_.candidates),
+    effort.random_candidates = std::clamp(static_cast<int>(kScreenBudget / (n * n)), std::min(128, options_.candidates),
                                           options_.candidates);
     effort.local_starts = options_.local_starts;
     effort.local_steps = std::clamp(static_cast<int>(kLocalBudget / (n * n * std::max(1, options_.local_starts))), 10, 40);
