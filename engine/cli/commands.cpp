@@ -89,6 +89,23 @@ std::map<TrialState, int> count_states(const std::vector<TrialRecord>& trials) {
   return counts;
 }
 
+// A multi-objective study has no single best trial: `best` shows its Pareto front. The JSON keeps
+// the single-trial fields (the front's best trial by the first objective) and adds the front.
+int print_pareto_front(const StudyRecord& study, const std::vector<TrialRecord>& trials, bool as_json) {
+  const auto front = ranked_front(trials, study.objectives);
+  if (as_json) {
+    json out = trial_to_json(front.front(), study.objectives);
+    out["pareto_front"] = json::array();
+    for (const auto& t : front) out["pareto_front"].push_back(trial_to_json(t, study.objectives));
+    std::cout << out.dump(2) << std::endl;
+    return 0;
+  }
+  std::cout << "Pareto front of study " << study.name << ": " << front.size() << " of " << trials.size()
+            << " trials that no other trial beats on every objective\n\n";
+  print_trials_table(front, study.objectives, "", std::cout);
+  return 0;
+}
+
 int execute(const Experiment& experiment, const std::string& storage, const std::string& study_name, int trials,
             int parallel, const RunArgs& args, const Registry& registry, const PreparedExperiment& prepared) {
   auto store = open_store(storage);
@@ -106,9 +123,12 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   progress.study_finished(summary.study, all, store->url());
   if (args.json) return 0;  // the study_finished event was the summary
   const auto counts = count_states(all);
-  auto ranked = rank(all, sort_key("", experiment.task.objectives, all));
-  const std::size_t shown = std::min<std::size_t>(ranked.size(), 10);
-  std::cout << "\nTop " << shown << " of " << all.size() << " trials of study " << summary.study.name << ":\n";
+  const bool several = experiment.task.objectives.size() > 1;
+  auto ranked = several ? ranked_front(all, experiment.task.objectives)
+                        : rank(all, sort_key("", experiment.task.objectives, all));
+  const std::size_t shown = std::min<std::size_t>(ranked.size(), several ? ranked.size() : 10);
+  std::cout << "\n" << (several ? "Pareto front: " : "Top ") << shown << " of " << all.size() << " trials of study "
+            << summary.study.name << ":\n";
   ranked.resize(shown);
   print_trials_table(ranked, experiment.task.objectives, "", std::cout);
   auto count = [&](TrialState s) { return counts.count(s) ? counts.at(s) : 0; };
@@ -165,7 +185,9 @@ int studies_command(const QueryArgs& args) {
     table.add_row({study.name, objectives, std::to_string(trials.size()), std::to_string(count(TrialState::kComplete)),
                    std::to_string(count(TrialState::kPruned)), std::to_string(count(TrialState::kFail)),
                    std::to_string(count(TrialState::kRunning)),
-                   best ? format_number(best->values.front()) + " (#" + std::to_string(best->number) + ")" : "-",
+                   !best                         ? "-"
+                   : study.objectives.size() > 1 ? "front of " + std::to_string(ranked_front(trials, study.objectives).size())
+                                                 : format_number(best->values.front()) + " (#" + std::to_string(best->number) + ")",
                    date_text(study.created_at)});
     json directions = json::array();
     for (const auto& o : study.objectives) directions.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
@@ -179,6 +201,11 @@ int studies_command(const QueryArgs& args) {
                      {"RUNNING", count(TrialState::kRunning)}}},
                    {"best", best ? trial_to_json(*best, study.objectives) : json(nullptr)},
                    {"created_at", study.created_at}});
+    if (study.objectives.size() > 1) {
+      json numbers = json::array();
+      for (const auto& t : ranked_front(trials, study.objectives)) numbers.push_back(t.number);
+      out.back()["pareto_front"] = numbers;
+    }
   }
   if (args.json) {
     std::cout << out.dump(2) << std::endl;
@@ -254,6 +281,7 @@ int best_command(const QueryArgs& args) {
               << std::endl;
     return 1;
   }
+  if (study.objectives.size() > 1) return print_pareto_front(study, trials, args.json);
   if (args.json) {
     std::cout << trial_to_json(*best, study.objectives).dump(2) << std::endl;
     return 0;

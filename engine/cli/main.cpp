@@ -92,10 +92,12 @@ Examples:
   lepton trials --storage sqlite:///lepton.db --study breast-cancer-select --group-by model)");
 
   QueryArgs best_args;
-  auto* best = app.add_subcommand("best", "Show a study's best trial: params, validation and test metrics");
+  auto* best = app.add_subcommand("best", "Show a study's best trial: params, validation and test metrics "
+                                          "(several objectives: the Pareto front)");
   best->add_option("--storage", best_args.storage, "Study store URL")->required();
   best->add_option("--study", best_args.study, "Study name")->required();
-  best->add_flag("--json", best_args.json, "Print one JSON object: number, state, values, params, metrics");
+  best->add_flag("--json", best_args.json, "Print one JSON object: number, state, values, params, metrics "
+                                        "(several objectives: also pareto_front, a list of such trials)");
 
   auto* plugins = app.add_subcommand("plugins", "List, inspect and check plugins");
   plugins->require_subcommand(0, 1);

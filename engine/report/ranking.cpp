@@ -1,6 +1,8 @@
 // Trial ordering and the JSON form of a trial that `best`, `trials --json` and exports share.
 #include "report/ranking.hpp"
 
+#include "report/pareto.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -65,6 +67,12 @@ std::optional<TrialRecord> best_trial(const std::vector<TrialRecord>& trials, co
   auto ranked = rank(trials, key);
   if (ranked.empty()) return std::nullopt;
   return ranked.front();
+}
+
+std::vector<TrialRecord> ranked_front(const std::vector<TrialRecord>& trials, const std::vector<Objective>& objectives) {
+  std::vector<TrialRecord> front;
+  for (const std::size_t i : pareto_front(trials, objectives)) front.push_back(trials[i]);
+  return rank(front, SortKey{"", 0, objectives.at(0).direction});
 }
 
 namespace {

@@ -34,6 +34,10 @@ std::vector<TrialRecord> rank(const std::vector<TrialRecord>& trials, const Sort
 /// The best COMPLETE trial for the first objective, if any.
 std::optional<TrialRecord> best_trial(const std::vector<TrialRecord>& trials, const std::vector<Objective>& objectives);
 
+/// The Pareto front's trials (report/pareto.hpp), best first by the first objective (ties: lower
+/// number first). With one objective, the trials that share the best value.
+std::vector<TrialRecord> ranked_front(const std::vector<TrialRecord>& trials, const std::vector<Objective>& objectives);
+
 /// A trial's stored fields as JSON: number, state, values (objective name -> value), params,
 /// metrics, intermediate, error, seed, times and duration. NaN becomes null.
 json trial_to_json(const TrialRecord& trial, const std::vector<Objective>& objectives);

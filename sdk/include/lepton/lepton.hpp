@@ -42,8 +42,10 @@
 #include <lepton/export.hpp>
 #include <lepton/metric.hpp>
 #include <lepton/model.hpp>
+#include <lepton/pareto.hpp>
 #include <lepton/plugin.hpp>
 #include <lepton/random.hpp>
 #include <lepton/search_space.hpp>
 #include <lepton/searcher.hpp>
+#include <lepton/space_encoding.hpp>
 #include <lepton/splits.hpp>
