@@ -227,6 +227,10 @@ Experiment parse_experiment_text(const std::string& text, std::vector<std::strin
     if (const auto at = reason.find("syntax error"); at != std::string::npos) reason = reason.substr(at);
     throw ConfigError("", "line " + std::to_string(line) + ", column " + std::to_string(column) +
                               ": invalid JSON: " + reason);
+  } catch (const json::exception& e) {  // a number past double's range, say (found by bench/fuzz)
+    std::string reason = e.what();
+    if (const auto at = reason.find("] "); at != std::string::npos) reason = reason.substr(at + 2);
+    throw ConfigError("", "invalid JSON: " + reason);
   }
   return parse_experiment(document, std::move(data_dirs));
 }

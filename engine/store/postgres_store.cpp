@@ -370,7 +370,7 @@ class PostgresStore final : public Store {
 
   std::vector<TrialRecord> running_trials(std::int64_t study_id) override {
     std::lock_guard lock(mutex_);
-    return snapshot([&] { return load_where(study_id, "state = 'RUNNING' AND version > $2", 0); });
+    return snapshot([&] { return load_where(study_id, "state = 'RUNNING'"); });
   }
 
   double clock() override {
@@ -573,9 +573,11 @@ class PostgresStore final : public Store {
     return out;
   }
 
-  // The study's trials matching `condition` (SQL over trials, with $2 bound to `arg`), by number.
-  std::vector<TrialRecord> load_where(std::int64_t study_id, const std::string& condition, std::int64_t arg) {
-    const std::vector<Param> params{param(study_id), param(arg)};
+  // The study's trials matching `condition` (SQL over trials, with $2 bound to `arg` when given), by number.
+  std::vector<TrialRecord> load_where(std::int64_t study_id, const std::string& condition,
+                                      std::optional<std::int64_t> arg = std::nullopt) {
+    std::vector<Param> params{param(study_id)};
+    if (arg) params.push_back(param(*arg));
     auto r = exec("SELECT id, number, state, seed, worker, started_at, finished_at, heartbeat_at, error, version "
                   "FROM trials WHERE study_id = $1 AND " + condition + " ORDER BY number",
                   params);

@@ -430,7 +430,7 @@ class SqliteStore final : public Store {
 
   std::vector<TrialRecord> running_trials(std::int64_t study_id) override {
     std::lock_guard lock(mutex_);
-    return read([&] { return load_trials_where(study_id, "state = 'RUNNING' AND version > ?", 0); });
+    return read([&] { return load_trials_where(study_id, "state = 'RUNNING'"); });
   }
 
   double clock() override { return unix_now(); }
@@ -540,7 +540,8 @@ class SqliteStore final : public Store {
 
   // Claims the lowest-numbered WAITING trial of the study for `worker`; runs inside start_trial's transaction.
   std::optional<TrialRecord> claim_waiting(std::int64_t study_id, const std::string& worker) {
-    auto waiting = prepare("SELECT id FROM trials WHERE study_id = ? AND state = 'WAITING' ORDER BY number LIMIT 1");
+    // `+number`: sort the few waiting rows rather than walk the study's whole (study, number) index.
+    auto waiting = prepare("SELECT id FROM trials WHERE study_id = ? AND state = 'WAITING' ORDER BY +number LIMIT 1");
     waiting.bind(1, study_id);
     if (!waiting.step()) return std::nullopt;
     const std::int64_t id = waiting.integer(0);
@@ -652,16 +653,19 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  // Loads the trials of a study matching `condition` (SQL over the trials table with one `?`, bound
-  // to `arg`), in number order, with their params, values, metrics and attrs.
-  std::vector<TrialRecord> load_trials_where(std::int64_t study_id, const std::string& condition, std::int64_t arg) {
+  // Loads the trials of a study matching `condition` (SQL over the trials table, with one `?` bound
+  // to `arg` when given), in number order, with their params, values, metrics and attrs. The order
+  // is `+number` so that SQLite picks the condition's index, not the (study, number) one.
+  std::vector<TrialRecord> load_trials_where(std::int64_t study_id, const std::string& condition,
+                                             std::optional<std::int64_t> arg = std::nullopt) {
     std::vector<TrialRecord> out;
     std::unordered_map<std::int64_t, std::size_t> index;
     {
       auto q = prepare(
           "SELECT id, number, state, seed, worker, started_at, finished_at, heartbeat_at, error, version "
-          "FROM trials WHERE study_id = ? AND " + condition + " ORDER BY number");
-      q.bind(1, study_id).bind(2, arg);
+          "FROM trials WHERE study_id = ? AND " + condition + " ORDER BY +number");
+      q.bind(1, study_id);
+      if (arg) q.bind(2, *arg);
       while (q.step()) {
         TrialRecord t;
         t.id = q.integer(0);
@@ -683,7 +687,8 @@ class SqliteStore final : public Store {
     // One query per table over the same set of trials.
     auto for_each_row = [&](const std::string& table_sql, auto&& apply) {
       auto q = prepare(table_sql + " WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ? AND " + condition + ")");
-      q.bind(1, study_id).bind(2, arg);
+      q.bind(1, study_id);
+      if (arg) q.bind(2, *arg);
       while (q.step()) {
         const auto it = index.find(q.integer(0));
         if (it != index.end()) apply(out[it->second], q);

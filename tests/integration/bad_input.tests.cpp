@@ -104,6 +104,8 @@ TEST_CASE("bad experiment files: the JSON path, what was expected, exit 2, the s
       {"non-numeric cell", run, "cells.csv:3, column \"b\": not a number: \"x\"", {{"dataset", {{"path", "cells.csv"}}}}},
       {"NaN in the file", run, "line 1, column 10: invalid JSON: syntax error while parsing value - invalid literal", nullptr, R"({"name": NaN, "search": {}})"},
       {"truncated file", run, "invalid JSON", nullptr, R"({"name": "cut", "dataset": {"plugin": )"},
+      {"number past double's range", run, "invalid JSON: number overflow parsing '1e999'", nullptr,
+       R"({"name": "big", "search": {"trials": 1e999}})"},
       {"not an object", run, "expected an object, got an array", nullptr, "[1, 2, 3]"},
       {"unknown metric", run, "task.objective.metric: expected one of", {{"task", {{"objective", {{"metric", "val_acc"}}}}}}},
       {"objective on the test split", run, "would tune on the test split",

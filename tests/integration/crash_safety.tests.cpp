@@ -30,9 +30,16 @@ TEST_CASE("kill -9 at random moments never damages the store or loses a complete
     INFO("round " << round);
     lepton::test::BackgroundProcess run({LEPTON_BIN, "run", file, "--storage", url, "-q"},
                                         dir.file("run" + std::to_string(round)));
-    // The first rounds also land during start-up (opening, schema creation); later ones mid-study.
-    const int after_ms = std::uniform_int_distribution<int>(round < 3 ? 50 : 400, 1600)(random);
-    std::this_thread::sleep_for(std::chrono::milliseconds(after_ms));
+    // One round in three lands anywhere from start-up on (opening, schema creation, recovery);
+    // the others land once trials are flowing, where nearly every moment is inside a commit.
+    if (round % 3 == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 1500)(random)));
+    } else {
+      const std::size_t before = lepton::test::trials_of(url, "crashes").size();
+      REQUIRE(lepton::test::wait_until([&] { return lepton::test::trials_of(url, "crashes").size() > before + 1; },
+                                       std::chrono::seconds(60)));
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(random)));
+    }
     run.kill(SIGKILL);
     REQUIRE(run.wait() == 128 + SIGKILL);
 

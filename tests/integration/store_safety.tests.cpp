@@ -71,7 +71,7 @@ TEST_CASE("a file that is not a database is refused and left as it was", "[store
   }
 }
 
-TEST_CASE("a damaged database is refused before anything is written; doctor names the damage", "[store-safety]") {
+TEST_CASE("a damaged database is refused before anything is written and doctor names the damage", "[store-safety]") {
   lepton::test::TempDir dir;
   const auto file = make_store(dir, 4);
   // Scribble over the first page of the trials table, as a failing disk would.
@@ -153,7 +153,7 @@ TEST_CASE("a missing or read-only folder gives a clear error", "[store-safety]")
   CHECK(lepton::test::file_digest(folder + "/s.db") == before);
 }
 
-TEST_CASE("a full disk stops the run with a clear error; the store stays sound and resume finishes",
+TEST_CASE("a full disk stops the run with a clear error, the store stays sound and resume finishes",
           "[store-safety][e2e]") {
   lepton::test::TempDir dir;
   const auto experiment = dir.write_json("e.json", lepton::test::quick_experiment("full", 60));

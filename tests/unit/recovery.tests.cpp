@@ -91,7 +91,7 @@ TEST_CASE("a silent worker's trial goes stale after the grace period and its ret
   CHECK(all[1].state == TrialState::kFail);
 }
 
-TEST_CASE("a dead local process's trial is interrupted; live ones and this process's are left alone", "[recovery]") {
+TEST_CASE("a dead local process's trial is interrupted, live ones and this process's are left alone", "[recovery]") {
   lepton::test::TempDir dir;
   auto store = open_store(dir.sqlite_url());
   const auto study = store->create_study("s", kObjectives, json::object());

@@ -5,7 +5,7 @@
 
 using namespace lepton::engine;
 
-TEST_CASE("storage URLs name their back end; passwords never reach the output", "[store]") {
+TEST_CASE("storage URLs name their back end and passwords never reach the output", "[store]") {
   CHECK(parse_storage_url("sqlite:///a.db").location == "a.db");
   CHECK(parse_storage_url("sqlite:////abs/a.db").location == "/abs/a.db");
   CHECK(parse_storage_url("postgresql://u@h/db").backend == StorageUrl::Backend::kPostgres);
