@@ -8,8 +8,9 @@ seconds=${1:-600}
 shift || true
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+mkdir -p build-fuzz
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ \
-  -DLEPTON_BUILD_FUZZ=ON -DLEPTON_BUILD_TESTS=OFF "${launcher[@]}" > build-fuzz.log
+  -DLEPTON_BUILD_FUZZ=ON -DLEPTON_BUILD_TESTS=OFF "${launcher[@]}" > build-fuzz/configure.log
 cmake --build build-fuzz --target fuzz_experiment_parser
 corpus=build-fuzz/corpus
 mkdir -p "$corpus"
