@@ -337,6 +337,8 @@ TrialResult run_trial_in_process(const json& spec, const TrialRecord& trial, con
       }
     } catch (const json::exception& e) {
       kill_for(std::string("the trial process sent an unreadable message: ") + e.what());
+    } catch (const std::exception& e) {
+      kill_for(e.what());  // `report` ended the trial (stopped, out of time), as it would a thread's
     }
   };
 
