@@ -76,9 +76,10 @@ TEST_CASE("a worker killed mid-trial is failed as stale by another worker and re
   // the survivors cannot see its process and must notice its silence.
   auto doomed = start({"run", file, "--storage", server.url(), "-q"}, dir.file("doomed"),
                       {{"LEPTON_WORKER_ID", "doomed-pod"}});
+  // The survivors print progress lines (no -q): that is where a recovered trial is reported.
   std::vector<std::unique_ptr<BackgroundProcess>> survivors;
   for (int i = 0; i < 2; ++i)
-    survivors.push_back(start({"worker", "--storage", server.url(), "--study", "pg-stale", "-q"},
+    survivors.push_back(start({"worker", "--storage", server.url(), "--study", "pg-stale"},
                               dir.file("survivor" + std::to_string(i))));
   int victim = -1;
   REQUIRE(lepton::test::wait_until(
