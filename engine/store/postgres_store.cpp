@@ -5,6 +5,7 @@
 // whose COMMIT was lost in flight is found again by its token rather than started twice.
 #include "store/postgres_store.hpp"
 
+#include "store/record_codec.hpp"
 #include "store/storage_url.hpp"
 
 #include <libpq-fe.h>
@@ -129,17 +130,6 @@ Param param(double v) {
   return std::string(buffer);
 }
 
-std::int64_t seed_to_db(std::uint64_t seed) {
-  std::int64_t out;
-  std::memcpy(&out, &seed, sizeof out);
-  return out;
-}
-std::uint64_t seed_from_db(std::int64_t v) {
-  std::uint64_t out;
-  std::memcpy(&out, &v, sizeof out);
-  return out;
-}
-
 // Owns a PGresult.
 class Result {
  public:
@@ -158,20 +148,6 @@ class Result {
  private:
   PGresult* r_;
 };
-
-json objectives_to_json(const std::vector<Objective>& objectives) {
-  json out = json::array();
-  for (const auto& o : objectives) out.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
-  return out;
-}
-
-std::vector<Objective> objectives_from_json(const json& j) {
-  std::vector<Objective> out;
-  for (const auto& o : j)
-    out.push_back({o.at("metric").get<std::string>(),
-                   o.at("direction").get<std::string>() == "minimize" ? Direction::kMinimize : Direction::kMaximize});
-  return out;
-}
 
 // libpq waits forever for an unreachable host unless told otherwise; reconnects need a bound.
 std::string with_connect_timeout(const std::string& url) {

@@ -3,6 +3,8 @@
 // the whole write or none of it.
 #include "store/sqlite_store.hpp"
 
+#include "store/record_codec.hpp"
+
 #include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -16,6 +18,7 @@
 #include <type_traits>
 #include <unistd.h>
 #include <unordered_map>
+#include <utility>
 
 namespace lepton::engine {
 
@@ -194,31 +197,6 @@ class Statement {
   sqlite3_stmt* stmt_;
   const std::string& url_;
 };
-
-std::int64_t seed_to_db(std::uint64_t seed) {
-  std::int64_t out;
-  std::memcpy(&out, &seed, sizeof out);
-  return out;
-}
-std::uint64_t seed_from_db(std::int64_t v) {
-  std::uint64_t out;
-  std::memcpy(&out, &v, sizeof out);
-  return out;
-}
-
-json objectives_to_json(const std::vector<Objective>& objectives) {
-  json out = json::array();
-  for (const auto& o : objectives) out.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
-  return out;
-}
-
-std::vector<Objective> objectives_from_json(const json& j) {
-  std::vector<Objective> out;
-  for (const auto& o : j)
-    out.push_back({o.at("metric").get<std::string>(),
-                   o.at("direction").get<std::string>() == "minimize" ? Direction::kMinimize : Direction::kMaximize});
-  return out;
-}
 
 class SqliteStore final : public Store {
  public:
@@ -508,7 +486,18 @@ class SqliteStore final : public Store {
   // transaction never has to upgrade a read lock (which fails at once with SQLITE_BUSY in WAL mode).
   template <typename Body>
   auto write(Body&& body) -> decltype(body()) {
-    exec("BEGIN IMMEDIATE");
+    return transaction("BEGIN IMMEDIATE", std::forward<Body>(body));
+  }
+
+  // Runs `body` in one read transaction: a consistent snapshot across the tables.
+  template <typename Body>
+  auto read(Body&& body) -> decltype(body()) {
+    return transaction("BEGIN", std::forward<Body>(body));
+  }
+
+  template <typename Body>
+  auto transaction(const char* begin, Body&& body) -> decltype(body()) {
+    exec(begin);
     try {
       if constexpr (std::is_void_v<decltype(body())>) {
         body();
@@ -518,20 +507,6 @@ class SqliteStore final : public Store {
         exec("COMMIT");
         return result;
       }
-    } catch (...) {
-      exec_noexcept("ROLLBACK");
-      throw;
-    }
-  }
-
-  // Runs `body` in one read transaction: a consistent snapshot across the tables.
-  template <typename Body>
-  auto read(Body&& body) -> decltype(body()) {
-    exec("BEGIN");
-    try {
-      auto result = body();
-      exec("COMMIT");
-      return result;
     } catch (...) {
       exec_noexcept("ROLLBACK");
       throw;

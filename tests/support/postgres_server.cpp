@@ -39,7 +39,8 @@ void give_to_server_user(const std::string& path) {
 ProcessResult run_as_server(std::vector<std::string> args) {
   auto full = as_server_user();
   full.insert(full.end(), args.begin(), args.end());
-  return run_process(full, {{"LC_ALL", "C"}});
+  // From "/", a folder the server user can always enter (the test's may be root's private home).
+  return run_process(full, {{"LC_ALL", "C"}}, "/");
 }
 
 std::string make_temp_folder(const std::string& prefix) {
