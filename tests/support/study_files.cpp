@@ -37,7 +37,7 @@ bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds tim
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return done();
 }

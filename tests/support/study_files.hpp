@@ -21,7 +21,7 @@ std::vector<engine::TrialRecord> trials_of(const std::string& url, const std::st
 /// How many trials of `study` are in `state`.
 int count_state(const std::string& url, const std::string& study, TrialState state);
 
-/// Polls `done` every 20 ms until it holds or `timeout` passes; returns whether it held.
+/// Polls `done` every 50 ms (each poll may open a store) until it holds or `timeout` passes; returns whether it held.
 bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout);
 
 /// SQLite's `PRAGMA integrity_check` on the file, opened read-only: "ok" when sound.
