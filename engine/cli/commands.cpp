@@ -7,6 +7,8 @@
 #include "report/grouping.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
+#include "run/isolation.hpp"
+#include "run/signals.hpp"
 #include "run/study.hpp"
 #include "spec/experiment.hpp"
 #include "store/store.hpp"
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <thread>
 
 namespace lepton::cli {
 
@@ -112,16 +115,20 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   const auto view = make_progress_view(progress_mode(args.quiet, args.json), experiment.task.objectives, std::cerr, std::cout);
   auto& progress = *view;
   RunOptions options{trials, parallel};
+  options.stop_requested = stop_requested;
+  install_stop_handlers();
   if (parallel > available_cores())
     spdlog::warn("parallel {} exceeds the {} cores available; trials will share cores", parallel, available_cores());
   const auto refused = std::count_if(registry.records().begin(), registry.records().end(),
                                      [](const PluginRecord& r) { return !r.loaded; });
   if (refused > 0) spdlog::warn("{} plugin(s) refused to load; `lepton plugins list` says why", refused);
   const RunSummary summary = run_study(prepared, *store, registry, options, progress, study_name);
+  const std::string stopped_by = stop_signal_name();
+  remove_stop_handlers();
 
   const auto all = store->trials(summary.study.id);
   progress.study_finished(summary.study, all, store->url());
-  if (args.json) return 0;  // the study_finished event was the summary
+  if (args.json) return summary.stopped ? kStoppedExitCode : 0;  // the study_finished event was the summary
   const auto counts = count_states(all);
   const bool several = experiment.task.objectives.size() > 1;
   auto ranked = several ? ranked_front(all, experiment.task.objectives)
@@ -137,8 +144,34 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   if (count(TrialState::kFail)) std::cout << ", " << count(TrialState::kFail) << " failed";
   if (count(TrialState::kRunning)) std::cout << ", " << count(TrialState::kRunning) << " running elsewhere";
   std::cout << "; stored in " << store->url() << "\n";
+  if (summary.stopped) {
+    std::cout << "Stopped by " << (stopped_by.empty() ? "a signal" : stopped_by) << " (" << summary.interrupted
+              << " running trial(s) recorded as FAIL interrupted). Continue with: lepton resume --storage "
+              << store->url() << " --study " << summary.study.name << "\n";
+    return kStoppedExitCode;
+  }
   std::cout << "Next: lepton best --storage " << store->url() << " --study " << summary.study.name << " --json\n";
   return 0;
+}
+
+// The command line's --isolation over the experiment's.
+void apply_overrides(Experiment& experiment, const RunArgs& args) {
+  if (!args.isolation.empty()) experiment.execution.isolation = parse_isolation(args.isolation, "--isolation");
+  check_execution(experiment.execution);
+}
+
+// Runs the study as stored, with the budget the last `run` gave it.
+int continue_study(std::unique_ptr<Store> store, const StudyRecord& study, const RunArgs& args) {
+  Experiment experiment = experiment_of(study);
+  const json stored_trials = store->study_attr(study.id, "trials");
+  const int trials = args.trials.value_or(stored_trials.is_number() ? stored_trials.get<int>() : experiment.search.trials);
+  const int parallel = args.parallel.value_or(experiment.search.parallel);
+  store.reset();
+  apply_overrides(experiment, args);
+  Registry registry;
+  registry.load_default();
+  PreparedExperiment prepared = prepare_experiment(experiment, registry);
+  return execute(prepared.experiment, args.storage, study.name, trials, parallel, args, registry, prepared);
 }
 
 }  // namespace
@@ -151,6 +184,7 @@ int run_command(const RunArgs& args) {
   const std::string study = args.study.empty() ? experiment.name : args.study;
   const int trials = args.trials.value_or(experiment.search.trials);
   const int parallel = args.parallel.value_or(experiment.search.parallel);
+  apply_overrides(experiment, args);
   Registry registry;
   registry.load_default();
   PreparedExperiment prepared = prepare_experiment(experiment, registry);
@@ -160,16 +194,30 @@ int run_command(const RunArgs& args) {
 int resume_command(const RunArgs& args) {
   auto store = open_store(args.storage, OpenMode::kExisting);
   const StudyRecord study = require_study(*store, args.study);
-  Experiment experiment = experiment_of(study);
-  const json stored_trials = store->study_attr(study.id, "trials");
-  const int trials = args.trials.value_or(stored_trials.is_number() ? stored_trials.get<int>() : experiment.search.trials);
-  const int parallel = args.parallel.value_or(experiment.search.parallel);
-  store.reset();
-  Registry registry;
-  registry.load_default();
-  PreparedExperiment prepared = prepare_experiment(experiment, registry);
-  return execute(prepared.experiment, args.storage, args.study, trials, parallel, args, registry, prepared);
+  return continue_study(std::move(store), study, args);
 }
+
+int worker_command(const RunArgs& args) {
+  // Workers often start with (or before) the process that creates the study: wait for it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(args.wait);
+  for (bool said = false;; said = true) {
+    const bool last = said && std::chrono::steady_clock::now() >= deadline;
+    std::unique_ptr<Store> store;
+    try {
+      store = open_store(args.storage, OpenMode::kExisting);
+    } catch (const ConfigError&) {
+      if (last) throw;  // still no store: the message says how to make one
+    }
+    if (store) {
+      if (auto study = store->find_study(args.study)) return continue_study(std::move(store), *study, args);
+      if (last) require_study(*store, args.study);  // throws, naming the studies there
+    }
+    if (!said && args.wait > 0) std::cerr << "waiting up to " << args.wait << " s for study " << args.study << " to appear in " << args.storage << std::endl;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+int trial_process_command(long parent_pid) { return serve_trial_process(parent_pid); }
 
 int studies_command(const QueryArgs& args) {
   auto store = open_store(args.storage, OpenMode::kExisting);

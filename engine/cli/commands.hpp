@@ -16,6 +16,8 @@ struct RunArgs {
   std::optional<int> trials, parallel;
   bool quiet = false;
   bool json = false;  ///< progress as JSON events on stdout, no table
+  std::string isolation;   ///< --isolation; empty: the experiment's
+  double wait = 60;        ///< worker: seconds to wait for the study to appear
 };
 
 struct QueryArgs {
@@ -33,6 +35,9 @@ engine::StudyRecord require_study(engine::Store& store, const std::string& name)
 
 int run_command(const RunArgs& args);
 int resume_command(const RunArgs& args);
+int worker_command(const RunArgs& args);
+int doctor_command(const QueryArgs& args);
+int trial_process_command(long parent_pid);
 int studies_command(const QueryArgs& args);
 int trials_command(const QueryArgs& args);
 int best_command(const QueryArgs& args);

@@ -10,6 +10,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <csignal>
+#include <iostream>
 
 namespace {
 
@@ -21,10 +24,18 @@ Examples:
   lepton resume --storage sqlite:///lepton.db --study breast-cancer-mlp
   lepton report --storage sqlite:///lepton.db --study breast-cancer-mlp -o report.html
   lepton export-trials --storage sqlite:///lepton.db --study breast-cancer-mlp --format optuna-journal -o study.log
+  lepton worker --storage postgresql://lepton@db-host/lepton --study breast-cancer-mlp
+  lepton doctor --storage sqlite:///lepton.db
 
-Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db
+Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db, postgresql://user:password@host:5432/database
 Plugins: the build's plugin folder, plus folders (or domain packs) in LEPTON_PLUGIN_PATH (colon-separated).
-Exit codes: 0 success, 2 bad input (message on stderr), 1 other failures.)";
+Ctrl-C (or SIGTERM) stops a study gracefully: no new trials, running ones get stop_grace seconds; a
+second Ctrl-C stops at once. `lepton resume` continues it.
+Exit codes: 0 success, 2 bad input (message on stderr), 1 other failures, 130 stopped by Ctrl-C/SIGTERM.)";
+
+constexpr const char* kIsolationHelp =
+    "Run each trial in a thread (default) or in a child process of its own (a crash, hang or leak then fails only "
+    "that trial); overrides the experiment's \"isolation\"";
 
 }  // namespace
 
@@ -33,6 +44,8 @@ int main(int argc, char** argv) {
   // Messages go to stderr (spdlog's default is stdout, which carries tables and --json output).
   spdlog::set_default_logger(spdlog::stderr_color_mt("lepton"));
   spdlog::set_pattern("%^%l%$: %v");
+  // A file-size limit must give the store a write error it can report, not kill the process.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   CLI::App app{"Lepton: search the hyperparameters of training, fine-tuning and distillation runs of LibTorch "
                "models, in parallel, with every trial stored for ranking, resuming and export."};
@@ -50,6 +63,7 @@ int main(int argc, char** argv) {
   run->add_option("--parallel", run_args.parallel, "Trials at once (default: search.parallel)")->check(CLI::Range(1, 1024));
   run->add_flag("-q,--quiet", run_args.quiet, "Print only the final table");
   run->add_flag("--json", run_args.json, "Progress as one JSON object per event on stdout (no table)");
+  run->add_option("--isolation", run_args.isolation, kIsolationHelp)->check(CLI::IsMember({"thread", "process"}));
   run->footer(R"(
 Runs trials until the study has its budget; a study of the same name in the store is continued.
 Progress goes to stderr: an updating status line on a terminal, one line per trial otherwise.
@@ -65,11 +79,49 @@ Examples:
   resume->add_option("--parallel", resume_args.parallel, "Trials at once")->check(CLI::Range(1, 1024));
   resume->add_flag("-q,--quiet", resume_args.quiet, "Print only the final table");
   resume->add_flag("--json", resume_args.json, "Progress as one JSON object per event on stdout (no table)");
+  resume->add_option("--isolation", resume_args.isolation, kIsolationHelp)->check(CLI::IsMember({"thread", "process"}));
   resume->footer(R"(
 Trials left RUNNING by a dead process are recorded as FAIL (interrupted); completed trials are kept
 and numbering continues. The experiment is the one stored with the study.
 Example:
   lepton resume --storage sqlite:///lepton.db --study breast-cancer-mlp)");
+
+  RunArgs worker_args;
+  auto* worker = app.add_subcommand("worker", "Join a study as one more worker (on this or another machine)");
+  worker->add_option("--storage", worker_args.storage, "Study store URL shared by the workers")->required();
+  worker->add_option("--study", worker_args.study, "Study name")->required();
+  worker->add_option("--parallel", worker_args.parallel, "Trials at once in this worker (default: search.parallel)")
+      ->check(CLI::Range(1, 1024));
+  worker->add_option("--isolation", worker_args.isolation, kIsolationHelp)->check(CLI::IsMember({"thread", "process"}));
+  worker->add_option("--wait", worker_args.wait, "Seconds to wait for the study to be created (default 60)")
+      ->check(CLI::Range(0.0, 86400.0));
+  worker->add_flag("-q,--quiet", worker_args.quiet, "Print only the final table");
+  worker->add_flag("--json", worker_args.json, "Progress as one JSON object per event on stdout (no table)");
+  worker->footer(R"(
+Runs the study's stored experiment until its budget is spent, beside any number of other workers:
+on SQLite (one machine) or PostgreSQL (many machines). Each trial number is taken once; a worker
+that dies mid-trial is detected (at once on the same host, after heartbeat_grace elsewhere) and its
+trial is failed and, with max_retries, run again by another worker.
+Example (one study, three machines):
+  lepton run experiment.json --storage postgresql://lepton@db-host/lepton --trials 300   # creates it
+  lepton worker --storage postgresql://lepton@db-host/lepton --study my-study            # on each other machine)");
+
+  QueryArgs doctor_args;
+  auto* doctor = app.add_subcommand("doctor", "Check a study store and report trials whose worker is gone");
+  doctor->add_option("--storage", doctor_args.storage, "Study store URL")->required();
+  doctor->add_flag("--json", doctor_args.json, "Print one JSON document");
+  doctor->footer(R"(
+Runs SQLite's integrity check and lists RUNNING trials whose process died or whose heartbeat is older
+than the study's heartbeat_grace. Changes nothing. Exit code 1 when the store is damaged.
+Example:
+  lepton doctor --storage sqlite:///lepton.db)");
+
+  long trial_parent = 0;
+  int trial_number = 0;
+  auto* trial_process = app.add_subcommand("__trial", "");  // internal: one trial of process isolation
+  trial_process->group("");
+  trial_process->add_option("--parent", trial_parent)->required();
+  trial_process->add_option("--trial", trial_number, "the trial's number, for `ps`");
 
   QueryArgs studies_args;
   auto* studies = app.add_subcommand("studies", "List the studies in a store");
@@ -144,6 +196,22 @@ Examples:
 
   const ResultCommands result_commands(app);  // report, compare, export-trials
 
+  // CLI11 answers `lepton fly` with "A subcommand is required"; name the word and the commands instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> commands;
+    for (const auto* sub : app.get_subcommands([](CLI::App* s) { return !s->get_group().empty(); }))
+      commands.push_back(sub->get_name());
+    const std::string word = argv[1];
+    if (word != trial_process->get_name() && std::find(commands.begin(), commands.end(), word) == commands.end()) {
+      std::string list;
+      for (const auto& c : commands) list += (list.empty() ? "" : ", ") + c;
+      const auto near = lepton::closest_match(word, commands);
+      std::cerr << "error: unknown command \"" << word << "\"" << (near ? " (did you mean \"" + *near + "\"?)" : "")
+                << "; the commands are " << list << " (see lepton --help)" << std::endl;
+      return 2;
+    }
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -158,8 +226,11 @@ Examples:
   }
 
   try {
+    if (*trial_process) return trial_process_command(trial_parent);
     if (*run) return run_command(run_args);
     if (*resume) return resume_command(resume_args);
+    if (*worker) return worker_command(worker_args);
+    if (*doctor) return doctor_command(doctor_args);
     if (*studies) return studies_command(studies_args);
     if (*trials) return trials_command(trials_args);
     if (*best) return best_command(best_args);

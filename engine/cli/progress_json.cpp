@@ -47,7 +47,16 @@ void JsonProgress::study_started(const StudyRecord& study, int done, int target,
 
 void JsonProgress::trials_recovered(const std::vector<TrialRecord>& failed) {
   std::lock_guard lock(mutex_);
-  for (const auto& t : failed) emit_locked("trial_recovered", {{"number", t.number}, {"state", to_string(t.state)}, {"error", t.error}});
+  for (const auto& t : failed) {
+    json fields = {{"number", t.number}, {"state", to_string(t.state)}, {"error", t.error}};
+    if (t.attrs.contains("retried_as")) fields["retried_as"] = t.attrs["retried_as"];
+    emit_locked("trial_recovered", std::move(fields));
+  }
+}
+
+void JsonProgress::notice(const std::string& message) {
+  std::lock_guard lock(mutex_);
+  emit_locked("notice", {{"message", message}});
 }
 
 void JsonProgress::trial_started(const TrialRecord& trial) {

@@ -19,6 +19,7 @@ class JsonProgress final : public ProgressView {
   void trial_finished(const engine::TrialRecord& trial) override;
   void study_finished(const engine::StudyRecord& study, const std::vector<engine::TrialRecord>& trials,
                       const std::string& storage) override;
+  void notice(const std::string& message) override;
 
  private:
   void emit_locked(const char* event, json fields);

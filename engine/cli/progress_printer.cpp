@@ -19,8 +19,10 @@ std::string study_started_text(const StudyRecord& study, int done, int target, i
 }
 
 std::string trial_recovered_text(const TrialRecord& t) {
-  return "trial " + std::to_string(t.number) + " was left RUNNING by a process that is gone: recorded as FAIL (" +
-         t.error + ")";
+  std::string text = "trial " + std::to_string(t.number) + " was left RUNNING by a process that is gone: recorded as FAIL (" +
+                     t.error + ")";
+  if (t.attrs.contains("retried_as")) text += "; retrying it as trial " + t.attrs["retried_as"].dump();
+  return text;
 }
 
 std::string trial_outcome_text(const TrialRecord& trial, const std::vector<Objective>& objectives) {
@@ -62,6 +64,11 @@ void ProgressPrinter::trials_recovered(const std::vector<TrialRecord>& failed) {
 void ProgressPrinter::trial_started(const TrialRecord& trial) {
   std::lock_guard lock(mutex_);
   tracker_.trial_started(trial);
+}
+
+void ProgressPrinter::notice(const std::string& message) {
+  std::lock_guard lock(mutex_);
+  err_ << message << std::endl;
 }
 
 void ProgressPrinter::trial_finished(const TrialRecord& trial) {

@@ -17,6 +17,7 @@ class ProgressPrinter final : public ProgressView {
   void trials_recovered(const std::vector<engine::TrialRecord>& failed) override;
   void trial_started(const engine::TrialRecord& trial) override;
   void trial_finished(const engine::TrialRecord& trial) override;
+  void notice(const std::string& message) override;
 
  private:
   std::ostream& err_;

@@ -30,6 +30,7 @@ class TerminalProgress final : public ProgressView {
   void trial_finished(const engine::TrialRecord& trial) override;
   void study_finished(const engine::StudyRecord& study, const std::vector<engine::TrialRecord>& trials,
                       const std::string& storage) override;
+  void notice(const std::string& message) override { print_above(message); }
 
   /// Prints a whole line above the status line.
   void print_above(const std::string& line);

@@ -3,7 +3,10 @@
 #include "run/study.hpp"
 
 #include "run/choice_checks.hpp"
+#include "run/graceful_stop.hpp"
+#include "run/heartbeat.hpp"
 #include "run/history.hpp"
+#include "run/isolation.hpp"
 #include "run/metric_setup.hpp"
 #include "run/trial_runner.hpp"
 #include "run/worker_identity.hpp"
@@ -19,9 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
-#include <set>
 #include <thread>
 
 namespace lepton::engine {
@@ -30,8 +31,6 @@ namespace {
 
 constexpr std::uint64_t kTrainingStream = 1;
 constexpr std::uint64_t kSearcherStream = 2;
-constexpr auto kHeartbeatInterval = std::chrono::seconds(10);
-constexpr double kStaleAfterSeconds = 120;
 
 std::string owners_text(const std::vector<std::string>& names) {
   std::string out;
@@ -144,17 +143,23 @@ class StudyRun {
     SearcherSetup setup{e_.search.space, {}, e_.search.seed, e_.search.options, store_.study_attr(study_.id, "searcher_state")};
     for (const auto& o : e_.task.objectives) setup.directions.push_back(o.direction);
     searcher_ = registry_.searcher(e_.search.searcher)(setup);
+    spec_ = study_spec(e_);
+    process_options_ = isolation_options(e_.execution, registry_, options_.trial_executable);
   }
 
-  int run() {
-    recover_orphans();
+  RunSummary run() {
+    recover(/*at_start=*/true);
     history_.apply(store_.changed_trials(study_.id, &cursor_));
     const int threads = torch_threads_per_trial(options_.parallel);
     progress_.study_started(study_, history_.counted(), options_.trials, options_.parallel, threads);
-    if (history_.counted() >= options_.trials) return 0;
+    process_options_.torch_threads = threads;
 
-    std::thread heartbeat([this] { heartbeat_loop(); });
-    try {
+    RunningTrials running(store_, heartbeat_interval(e_.execution.heartbeat_grace));
+    GracefulStop stop(options_.stop_requested, e_.execution.stop_grace, store_, running, e_.execution.max_retries,
+                      progress_, "lepton resume --storage " + store_.url() + " --study " + study_.name);
+    running_ = &running;
+    stop_ = &stop;
+    {
       // Allow `parallel` threads even beyond the core count (TBB caps workers at cores - 1 otherwise).
       tbb::global_control width(tbb::global_control::max_allowed_parallelism,
                                 static_cast<std::size_t>(std::max(options_.parallel, available_cores())));
@@ -164,42 +169,45 @@ class StudyRun {
         for (int w = 0; w < options_.parallel; ++w) group.run([&] { worker_loop(threads); });
         group.wait();
       });
-    } catch (...) {
-      stop_heartbeat(heartbeat);
-      throw;
     }
-    stop_heartbeat(heartbeat);
-    return started_.load();
+    stop.finish();
+    RunSummary summary;
+    summary.started = started_.load();
+    summary.stopped = stop.stopping();
+    summary.interrupted = stop.interrupted();
+    return summary;
   }
 
  private:
   void worker_loop(int threads) {
     at::set_num_threads(threads);
-    while (!failed_.load()) {
+    while (!failed_.load() && !stop_->stopping()) {
       std::optional<TrialRecord> trial;
       try {
         trial = ask();
+        if (!trial) {
+          if (others_still_running()) continue;
+          return;
+        }
       } catch (...) {
         failed_ = true;  // the store failed: let the other workers finish their trial and stop
         throw;
       }
-      if (!trial) return;
       ++started_;
       if (trial->state == TrialState::kFail) {  // the searcher could not propose
         progress_.trial_finished(*trial);
         continue;
       }
       progress_.trial_started(*trial);
-      track(trial->id, true);
       TrialResult result = evaluate(*trial);
       try {
         store_.finish_trial(trial->id, result);
       } catch (...) {
-        track(trial->id, false);
+        running_->remove(trial->id);
         failed_ = true;
         throw;
       }
-      track(trial->id, false);
+      running_->remove(trial->id);
       trial->state = result.state;
       trial->values = result.values;
       trial->metrics = result.metrics;
@@ -212,11 +220,13 @@ class StudyRun {
 
   std::optional<TrialRecord> ask() {
     std::lock_guard lock(ask_mutex_);
+    if (stop_->stopping()) return std::nullopt;
+    recover(/*at_start=*/false);
     auto trial = store_.start_trial(
         study_.id, &cursor_, this_worker(),
         [&](int number, std::vector<TrialRecord> changed) -> std::optional<Proposal> {
           history_.apply(std::move(changed));
-          if (history_.counted() >= options_.trials) return std::nullopt;
+          if (history_.counted() >= options_.trials || stop_->stopping()) return std::nullopt;
           Proposal proposal;
           proposal.seed = derive_seed(e_.search.seed, static_cast<std::uint64_t>(number), kTrainingStream);
           SearchContext context;
@@ -234,6 +244,7 @@ class StudyRun {
           return proposal;
         });
     if (trial) {
+      if (trial->state == TrialState::kRunning) running_->add(*trial);  // heartbeats from now on
       const json state = searcher_->state();
       if (!state.is_null()) store_.set_study_attr(study_.id, "searcher_state", state);
     }
@@ -241,77 +252,53 @@ class StudyRun {
   }
 
   TrialResult evaluate(const TrialRecord& trial) {
+    const auto started = std::chrono::steady_clock::now();
+    const double timeout = e_.execution.trial_timeout;
     const EpochReport report = [&](int epoch, double value) {
+      // A thread cannot be stopped mid-epoch; these checks end it at the next epoch.
+      if (stop_->abandoning()) throw std::runtime_error(kInterruptedReason);
+      if (timeout > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > timeout)
+        throw std::runtime_error(timeout_reason(timeout));
       store_.report(trial.id, epoch, value);
       return false;
     };
-    if (!evaluator_) return run_trial(prepared_, registry_, trial, report);
-    try {
-      return evaluator_(trial, report);
-    } catch (const std::exception& e) {
-      return TrialResult{TrialState::kFail, {}, {}, e.what(), json::object()};
-    }
-  }
-
-  // Running trials whose process is gone (killed, crashed) fail as interrupted; trials of other
-  // hosts fail as stale once their heartbeat is older than the grace period.
-  void recover_orphans() {
-    std::vector<TrialRecord> failed;
-    for (auto& t : store_.trials(study_.id)) {
-      if (t.state != TrialState::kRunning) continue;
-      const Liveness live = worker_liveness(t.worker);
-      std::string reason;
-      if (live == Liveness::kDead) {
-        reason = kInterruptedReason;
-      } else if (live == Liveness::kUnknown && unix_now() - t.heartbeat_at > kStaleAfterSeconds) {
-        reason = std::string(kStaleReason) + ": no heartbeat for " +
-                 std::to_string(static_cast<long>(unix_now() - t.heartbeat_at)) + " s";
-      }
-      if (reason.empty()) continue;
-      TrialResult r;
-      r.state = TrialState::kFail;
-      r.error = reason;
-      if (store_.finish_trial(t.id, r)) {
-        t.state = TrialState::kFail;
-        t.error = reason;
-        failed.push_back(t);
-      }
-    }
-    if (!failed.empty()) progress_.trials_recovered(failed);
-  }
-
-  void track(std::int64_t id, bool running) {
-    std::lock_guard lock(running_mutex_);
-    if (running) {
-      running_.insert(id);
-    } else {
-      running_.erase(id);
-    }
-  }
-
-  void heartbeat_loop() {
-    std::unique_lock lock(running_mutex_);
-    while (!stopping_) {
-      heartbeat_wake_.wait_for(lock, kHeartbeatInterval, [this] { return stopping_; });
-      if (stopping_) break;
-      const std::vector<std::int64_t> ids(running_.begin(), running_.end());
-      lock.unlock();
+    if (evaluator_) {
       try {
-        store_.heartbeat(ids);
-      } catch (const std::exception&) {
-        // A missed heartbeat is harmless; the next one or the trial's end will land.
+        return evaluator_(trial, report);
+      } catch (const std::exception& e) {
+        return TrialResult{TrialState::kFail, {}, {}, e.what(), json::object()};
       }
-      lock.lock();
     }
+    if (e_.execution.isolation == Isolation::kProcess) {
+      TrialProcessOptions options = process_options_;
+      options.abandon = [this] { return stop_->abandoning(); };
+      return run_trial_in_process(spec_, trial, report, options);
+    }
+    return run_trial(prepared_, registry_, trial, report);
   }
 
-  void stop_heartbeat(std::thread& heartbeat) {
-    {
-      std::lock_guard lock(running_mutex_);
-      stopping_ = true;
-    }
-    heartbeat_wake_.notify_all();
-    heartbeat.join();
+  // Trials whose worker is gone are failed (and re-queued when retries are left) before any new work.
+  void recover(bool at_start) {
+    const auto recovered = recover_abandoned_trials(
+        store_, study_.id, {e_.execution.heartbeat_grace, e_.execution.max_retries}, at_start);
+    if (recovered.empty()) return;
+    std::vector<TrialRecord> failed;
+    for (const auto& r : recovered) failed.push_back(r.trial);
+    progress_.trials_recovered(failed);
+  }
+
+  // With the budget spent, a worker stays while other workers' trials run: one may go stale and be
+  // retried (or free its slot). Returns false when there is nothing left to wait for.
+  bool others_still_running() {
+    int others = 0;
+    for (const auto& t : store_.running_trials(study_.id)) others += t.worker != this_worker() ? 1 : 0;
+    if (others == 0 || stop_->stopping()) return false;
+    if (!waiting_noted_.exchange(true))
+      progress_.notice("budget reached; waiting for " + std::to_string(others) +
+                       " trial(s) running on other workers (retried here if their worker dies)");
+    std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(heartbeat_interval(e_.execution.heartbeat_grace),
+                                                                     std::chrono::milliseconds(250)));
+    return true;
   }
 
   Evaluator evaluator_;
@@ -328,10 +315,11 @@ class StudyRun {
   std::mutex ask_mutex_;
   std::atomic<int> started_{0};
   std::atomic<bool> failed_{false};
-  std::mutex running_mutex_;
-  std::condition_variable heartbeat_wake_;
-  std::set<std::int64_t> running_;
-  bool stopping_ = false;
+  std::atomic<bool> waiting_noted_{false};
+  RunningTrials* running_ = nullptr;
+  GracefulStop* stop_ = nullptr;
+  json spec_;
+  TrialProcessOptions process_options_;
 };
 
 }  // namespace
@@ -340,6 +328,7 @@ RunSummary run_study(const PreparedExperiment& prepared, Store& store, const Reg
                      const RunOptions& options, ProgressSink& progress, const std::string& study_name,
                      const Evaluator& evaluator) {
   const Experiment& e = prepared.experiment;
+  check_execution(e.execution);
   bool created = false;
   StudyRecord study = store.create_study(study_name, e.task.objectives, study_spec(e), &created);
   if (!created) {
@@ -354,8 +343,7 @@ RunSummary run_study(const PreparedExperiment& prepared, Store& store, const Reg
   if (prepared.scoring && !prepared.scoring->plugins().empty())
     store.set_study_attr(study.id, "metric_directions", metric_directions(*prepared.scoring));
   StudyRun run(prepared, store, registry, progress, study, options, evaluator);
-  RunSummary summary;
-  summary.started = run.run();
+  RunSummary summary = run.run();
   summary.study = std::move(study);
   return summary;
 }

@@ -45,18 +45,26 @@ class ProgressSink {
   virtual void trials_recovered(const std::vector<TrialRecord>& failed) {}
   virtual void trial_started(const TrialRecord& trial) {}
   virtual void trial_finished(const TrialRecord& trial) {}
+  /// Something the user should know about the run as a whole (a stop under way, waiting for other workers).
+  virtual void notice(const std::string& message) {}
 };
 
 /// How much to run.
 struct RunOptions {
   int trials = 0;    ///< the study's total trial budget (finished and running, not counting interrupted ones)
   int parallel = 1;  ///< trials at once
+  /// Polled while the study runs; true starts a graceful stop (the CLI passes stop_requested()).
+  std::function<bool()> stop_requested{};
+  /// The `lepton` binary that runs trial processes (isolation "process"); default: this program.
+  std::string trial_executable{};
 };
 
 /// The outcome of one `run`.
 struct RunSummary {
   StudyRecord study;
-  int started = 0;  ///< trials this run started
+  int started = 0;      ///< trials this run started
+  bool stopped = false;  ///< a stop request ended the run before the budget was spent
+  int interrupted = 0;   ///< running trials the stop failed as interrupted
 };
 
 /// Runs one trial's work given its record and a per-epoch report callback (which returns true when

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -44,7 +45,11 @@ ProcessStat process_stat(long pid) {
 }  // namespace
 
 const std::string& this_worker() {
-  static const std::string id = host_name() + ":" + std::to_string(getpid()) + ":" + process_stat(getpid()).start;
+  static const std::string id = [] {
+    const char* name = std::getenv("LEPTON_WORKER_ID");
+    if (name && *name) return std::string(name);
+    return host_name() + ":" + std::to_string(getpid()) + ":" + process_stat(getpid()).start;
+  }();
   return id;
 }
 

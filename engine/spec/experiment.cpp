@@ -186,6 +186,7 @@ Experiment parse_experiment(const json& document, std::vector<std::string> data_
   e.task = parse_task(root, !e.metrics.empty());
   e.search = parse_search(root);
   if (!e.model_choices.empty()) e.search.space = merge_model_choices(e.search.space, e.model_choices, "search.space");
+  e.execution = parse_execution(root);
   if (root.has("storage")) {
     e.storage = root.required<std::string>("storage");
     parse_storage_url(e.storage, "storage");
@@ -212,6 +213,13 @@ Experiment load_experiment(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw ConfigError("", std::string("cannot read the experiment file: ") + std::strerror(errno));
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const fs::path folder = fs::absolute(fs::path(file)).parent_path().lexically_normal();
+  std::vector<std::string> data_dirs{fs::current_path().string(), folder.string()};
+  if (const std::string pack = pack_folder_of(folder); !pack.empty() && pack != folder.string()) data_dirs.push_back(pack);
+  return parse_experiment_text(text, std::move(data_dirs));
+}
+
+Experiment parse_experiment_text(const std::string& text, std::vector<std::string> data_dirs) {
   json document;
   try {
     document = json::parse(text);
@@ -230,10 +238,11 @@ Experiment load_experiment(const std::string& file) {
     if (const auto at = reason.find("syntax error"); at != std::string::npos) reason = reason.substr(at);
     throw ConfigError("", "line " + std::to_string(line) + ", column " + std::to_string(column) +
                               ": invalid JSON: " + reason);
+  } catch (const json::exception& e) {  // a number past double's range, say (found by bench/fuzz)
+    std::string reason = e.what();
+    if (const auto at = reason.find("] "); at != std::string::npos) reason = reason.substr(at + 2);
+    throw ConfigError("", "invalid JSON: " + reason);
   }
-  const fs::path folder = fs::absolute(fs::path(file)).parent_path().lexically_normal();
-  std::vector<std::string> data_dirs{fs::current_path().string(), folder.string()};
-  if (const std::string pack = pack_folder_of(folder); !pack.empty() && pack != folder.string()) data_dirs.push_back(pack);
   return parse_experiment(document, std::move(data_dirs));
 }
 

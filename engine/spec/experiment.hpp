@@ -2,6 +2,7 @@
 #pragma once
 
 #include "spec/model_choices.hpp"
+#include "spec/execution.hpp"
 
 #include <lepton/search_space.hpp>
 #include <lepton/searcher.hpp>
@@ -57,6 +58,7 @@ struct Experiment {
   std::vector<PluginSection> metrics;   ///< metric plugins, `"metrics": [{"plugin": "clinical", ...}]`
   TaskSection task;
   SearchSection search;
+  ExecutionSection execution;           ///< isolation, limits, retries: how trials run, not what they compute
   std::string storage;                  ///< storage URL; empty means the default
   std::vector<std::string> data_dirs;   ///< where relative data files are looked up, in order
   json document;                        ///< the file as read
@@ -67,6 +69,9 @@ inline constexpr const char* kDefaultStorage = "sqlite:///lepton.db";
 
 /// Validates an experiment document. Throws ConfigError naming the JSON path of the first problem.
 Experiment parse_experiment(const json& document, std::vector<std::string> data_dirs);
+
+/// Parses and validates an experiment's JSON text; syntax errors give the line and column.
+Experiment parse_experiment_text(const std::string& text, std::vector<std::string> data_dirs);
 
 /// Reads and validates an experiment file. Relative data files are looked up in the working
 /// directory, then in the file's folder, then (for an experiment inside a domain pack) in the

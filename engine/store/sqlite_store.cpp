@@ -3,15 +3,22 @@
 // the whole write or none of it.
 #include "store/sqlite_store.hpp"
 
-#include <sqlite3.h>
+#include "store/record_codec.hpp"
 
+#include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 #include <type_traits>
+#include <unistd.h>
 #include <unordered_map>
+#include <utility>
 
 namespace lepton::engine {
 
@@ -92,13 +99,40 @@ CREATE TABLE artifacts (
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+// Why a write failed when SQLite only says "disk I/O error" (it does not keep the errno): a full
+// file system or a file-size limit, when either holds.
+std::string write_failure_cause(sqlite3* db) {
+  const char* file = sqlite3_db_filename(db, "main");
+  struct statvfs fs {};
+  if (file && *file && statvfs(std::filesystem::path(file).parent_path().c_str(), &fs) == 0 &&
+      static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize) < 4.0 * (1 << 20))
+    return "the disk is full";
+  rlimit limit {};
+  if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY)
+    return "a file-size limit (ulimit -f) of " + std::to_string(limit.rlim_cur) + " bytes was reached";
+  return "";
+}
+
 // One message per failure a user can act on; the raw SQLite text otherwise.
 std::string describe_error(sqlite3* db, const std::string& url, const std::string& what) {
-  const int code = sqlite3_extended_errcode(db) & 0xff;
+  const int extended = sqlite3_extended_errcode(db);
+  const int code = extended & 0xff;
+  const int system_errno = sqlite3_system_errno(db);
+  if (code == SQLITE_IOERR && (system_errno == ENOSPC || system_errno == EDQUOT || system_errno == EFBIG))
+    return url + ": cannot write: " + std::strerror(system_errno) +
+           "; the last transaction was rolled back and the file is intact; free space, then resume the study";
+  if (extended == SQLITE_IOERR_WRITE || extended == SQLITE_IOERR_FSYNC || extended == SQLITE_IOERR_TRUNCATE) {
+    const std::string cause = write_failure_cause(db);
+    if (!cause.empty())
+      return url + ": cannot write: " + cause +
+             "; the last transaction was rolled back and the file is intact; make room, then resume the study";
+  }
   switch (code) {
     case SQLITE_NOTADB: return url + ": the file is not an SQLite database (or is corrupt); nothing was changed";
     case SQLITE_CORRUPT: return url + ": the database is corrupt; `sqlite3 FILE .recover` may save its content";
-    case SQLITE_FULL: return url + ": the disk is full; free space, then resume the study";
+    case SQLITE_FULL:
+      return url + ": the disk is full; the last transaction was rolled back and the file is intact; free space, "
+                   "then resume the study";
     case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
@@ -107,7 +141,11 @@ std::string describe_error(sqlite3* db, const std::string& url, const std::strin
     case SQLITE_BUSY:
       return url + ": the database stayed locked for " + std::to_string(kBusyTimeoutMs / 1000) +
              " s; another process holds a long write";
-    default: return url + ": " + what + " failed: " + sqlite3_errmsg(db);
+    default: {
+      std::string message = url + ": " + what + " failed: " + sqlite3_errmsg(db);
+      if (system_errno != 0) message += std::string(" (") + std::strerror(system_errno) + ")";
+      return message;
+    }
   }
 }
 
@@ -160,34 +198,9 @@ class Statement {
   const std::string& url_;
 };
 
-std::int64_t seed_to_db(std::uint64_t seed) {
-  std::int64_t out;
-  std::memcpy(&out, &seed, sizeof out);
-  return out;
-}
-std::uint64_t seed_from_db(std::int64_t v) {
-  std::uint64_t out;
-  std::memcpy(&out, &v, sizeof out);
-  return out;
-}
-
-json objectives_to_json(const std::vector<Objective>& objectives) {
-  json out = json::array();
-  for (const auto& o : objectives) out.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
-  return out;
-}
-
-std::vector<Objective> objectives_from_json(const json& j) {
-  std::vector<Objective> out;
-  for (const auto& o : j)
-    out.push_back({o.at("metric").get<std::string>(),
-                   o.at("direction").get<std::string>() == "minimize" ? Direction::kMinimize : Direction::kMaximize});
-  return out;
-}
-
 class SqliteStore final : public Store {
  public:
-  SqliteStore(const std::string& path, std::string url) : url_(std::move(url)) {
+  SqliteStore(const std::string& path, std::string url, bool check_damage) : url_(std::move(url)) {
     namespace fs = std::filesystem;
     if (path != ":memory:") {
       const fs::path parent = fs::absolute(path).parent_path();
@@ -196,6 +209,9 @@ class SqliteStore final : public Store {
         throw StoreError("cannot open " + url_ + ": folder " + parent.string() + " does not exist; create it first");
       if (fs::exists(path, ec) && fs::is_directory(path, ec))
         throw StoreError("cannot open " + url_ + ": " + path + " is a folder, not a database file");
+      if (!fs::exists(path, ec) && access(parent.c_str(), W_OK) != 0)
+        throw StoreError("cannot create " + url_ + ": folder " + parent.string() + " is not writable (" +
+                         std::strerror(errno) + ")");
     }
     const int rc = sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                                    nullptr);
@@ -208,8 +224,12 @@ class SqliteStore final : public Store {
     try {
       sqlite3_busy_timeout(db_, kBusyTimeoutMs);
       sqlite3_extended_result_codes(db_, 1);
+      // SQLite silently opens a file it may not write read-only; say so now, not at the first write.
+      if (sqlite3_db_readonly(db_, "main") == 1)
+        throw StoreError("cannot open " + url_ + ": " + path + " is read-only; check the permissions of the file "
+                         "and its folder (a study store needs to write the file and its -wal beside it)");
       exec("PRAGMA foreign_keys = ON");
-      check_identity(path);
+      check_identity(path, check_damage);
       // WAL lets readers run beside one writer; NORMAL sync keeps every committed transaction
       // through a process crash (only an OS crash or power cut can lose the last ones).
       exec("PRAGMA journal_mode = WAL");
@@ -264,6 +284,7 @@ class SqliteStore final : public Store {
                                          const Proposer& propose) override {
     std::lock_guard lock(mutex_);
     return write([&]() -> std::optional<TrialRecord> {
+      if (auto retry = claim_waiting(study_id, worker)) return retry;
       std::vector<TrialRecord> changed = load_trials(study_id, cursor);
       auto next = prepare("SELECT next_number FROM studies WHERE id = ?");
       next.bind(1, study_id);
@@ -346,6 +367,65 @@ class SqliteStore final : public Store {
     });
   }
 
+  Abandoned abandon_trial(std::int64_t trial_id, const std::string& reason,
+                          const std::optional<json>& retry_attrs) override {
+    std::lock_guard lock(mutex_);
+    return write([&] {
+      Abandoned out;
+      auto state = prepare("SELECT state, study_id FROM trials WHERE id = ?");
+      state.bind(1, trial_id);
+      if (!state.step() || state.text(0) != "RUNNING") return out;
+      const std::int64_t study_id = state.integer(1);
+      const std::int64_t version = bump_version_of_trial(trial_id);
+      auto update = prepare("UPDATE trials SET state = 'FAIL', finished_at = ?, error = ?, version = ? WHERE id = ?");
+      update.bind(1, unix_now()).bind(2, reason).bind(3, version).bind(4, trial_id);
+      update.run();
+      out.failed = true;
+      if (!retry_attrs) return out;
+      auto bump = prepare(
+          "UPDATE studies SET next_number = next_number + 1, version = version + 1 WHERE id = ? "
+          "RETURNING next_number - 1, version");
+      bump.bind(1, study_id);
+      bump.step();
+      const std::int64_t number = bump.integer(0), copy_version = bump.integer(1);
+      bump.run();
+      auto copy = prepare(
+          "INSERT INTO trials (study_id, number, state, seed, version) "
+          "SELECT study_id, ?, 'WAITING', seed, ? FROM trials WHERE id = ?");
+      copy.bind(1, number).bind(2, copy_version).bind(3, trial_id);
+      copy.run();
+      const std::int64_t copy_id = sqlite3_last_insert_rowid(db_);
+      auto params = prepare("INSERT INTO trial_params (trial_id, name, value) SELECT ?, name, value FROM trial_params "
+                            "WHERE trial_id = ?");
+      params.bind(1, copy_id).bind(2, trial_id);
+      params.run();
+      insert_attrs(copy_id, *retry_attrs);
+      insert_attrs(trial_id, json{{"retried_as", number}});
+      out.retry = load_trials_where(study_id, "id = ?", copy_id).at(0);
+      return out;
+    });
+  }
+
+  std::vector<TrialRecord> running_trials(std::int64_t study_id) override {
+    std::lock_guard lock(mutex_);
+    return read([&] { return load_trials_where(study_id, "state = 'RUNNING'"); });
+  }
+
+  double clock() override { return unix_now(); }
+
+  std::vector<std::string> check_integrity() override {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> problems;
+    {
+      auto q = prepare("PRAGMA integrity_check");
+      while (q.step())
+        if (q.text(0) != "ok") problems.push_back(q.text(0));
+    }
+    auto q = prepare("PRAGMA foreign_key_check");
+    while (q.step()) problems.push_back("table " + q.text(0) + " row " + q.text(1) + " refers to a missing " + q.text(2));
+    return problems;
+  }
+
   std::vector<TrialRecord> trials(std::int64_t study_id) override {
     std::int64_t cursor = 0;
     return changed_trials(study_id, &cursor);
@@ -353,16 +433,7 @@ class SqliteStore final : public Store {
 
   std::vector<TrialRecord> changed_trials(std::int64_t study_id, std::int64_t* cursor) override {
     std::lock_guard lock(mutex_);
-    // One read transaction: a consistent snapshot across the tables.
-    exec("BEGIN");
-    try {
-      auto out = load_trials(study_id, cursor);
-      exec("COMMIT");
-      return out;
-    } catch (...) {
-      exec_noexcept("ROLLBACK");
-      throw;
-    }
+    return read([&] { return load_trials(study_id, cursor); });
   }
 
   void set_study_attr(std::int64_t study_id, const std::string& key, const json& value) override {
@@ -415,7 +486,18 @@ class SqliteStore final : public Store {
   // transaction never has to upgrade a read lock (which fails at once with SQLITE_BUSY in WAL mode).
   template <typename Body>
   auto write(Body&& body) -> decltype(body()) {
-    exec("BEGIN IMMEDIATE");
+    return transaction("BEGIN IMMEDIATE", std::forward<Body>(body));
+  }
+
+  // Runs `body` in one read transaction: a consistent snapshot across the tables.
+  template <typename Body>
+  auto read(Body&& body) -> decltype(body()) {
+    return transaction("BEGIN", std::forward<Body>(body));
+  }
+
+  template <typename Body>
+  auto transaction(const char* begin, Body&& body) -> decltype(body()) {
+    exec(begin);
     try {
       if constexpr (std::is_void_v<decltype(body())>) {
         body();
@@ -431,7 +513,24 @@ class SqliteStore final : public Store {
     }
   }
 
-  void check_identity(const std::string& path) {
+  // Claims the lowest-numbered WAITING trial of the study for `worker`; runs inside start_trial's transaction.
+  std::optional<TrialRecord> claim_waiting(std::int64_t study_id, const std::string& worker) {
+    // `+number`: sort the few waiting rows rather than walk the study's whole (study, number) index.
+    auto waiting = prepare("SELECT id FROM trials WHERE study_id = ? AND state = 'WAITING' ORDER BY +number LIMIT 1");
+    waiting.bind(1, study_id);
+    if (!waiting.step()) return std::nullopt;
+    const std::int64_t id = waiting.integer(0);
+    waiting.run();
+    const std::int64_t version = bump_version_of_trial(id);
+    const double now = unix_now();
+    auto claim = prepare(
+        "UPDATE trials SET state = 'RUNNING', worker = ?, started_at = ?, heartbeat_at = ?, version = ? WHERE id = ?");
+    claim.bind(1, worker).bind(2, now).bind(3, now).bind(4, version).bind(5, id);
+    claim.run();
+    return load_trials_where(study_id, "id = ?", id).at(0);
+  }
+
+  void check_identity(const std::string& path, bool check_damage) {
     int application_id = 0, user_version = 0, tables = 0;
     {
       auto q = prepare("PRAGMA application_id");
@@ -451,6 +550,13 @@ class SqliteStore final : public Store {
     if (user_version > kSqliteSchemaVersion)
       throw StoreError(url_ + ": written by a newer Lepton (store schema " + std::to_string(user_version) +
                        ", this build reads up to " + std::to_string(kSqliteSchemaVersion) + "); upgrade lepton");
+    // A damaged file must not be written to (a write could spread the damage): check before anything.
+    if (!check_damage) return;
+    auto check = prepare("PRAGMA quick_check(1)");
+    if (check.step() && check.text(0) != "ok")
+      throw StoreError(url_ + ": the database is damaged (" + check.text(0) +
+                       "); nothing was changed. Keep a copy, then `sqlite3 FILE .recover | sqlite3 NEW.db` may save "
+                       "its content; `lepton doctor` shows the details");
   }
 
   void create_schema() {
@@ -502,8 +608,12 @@ class SqliteStore final : public Store {
       put.bind(1, trial_id).bind(2, name).bind(3, value);
       put.run();
     }
+    insert_attrs(trial_id, result.attrs);
+  }
+
+  void insert_attrs(std::int64_t trial_id, const json& attrs) {
     const std::string attr_sql = "INSERT OR REPLACE INTO trial_attrs (trial_id, key, value) VALUES (?, ?, ?)";
-    for (const auto& item : result.attrs.items()) {
+    for (const auto& item : attrs.items()) {
       auto put = prepare(attr_sql);
       put.bind(1, trial_id).bind(2, item.key()).bind(3, item.value().dump());
       put.run();
@@ -513,14 +623,24 @@ class SqliteStore final : public Store {
   // Loads the trials of a study with version > *cursor, in number order, and advances the cursor.
   // Runs inside the caller's transaction.
   std::vector<TrialRecord> load_trials(std::int64_t study_id, std::int64_t* cursor) {
-    const std::int64_t since = *cursor;
+    auto out = load_trials_where(study_id, "version > ?", *cursor);
+    for (const auto& t : out) *cursor = std::max(*cursor, t.version);
+    return out;
+  }
+
+  // Loads the trials of a study matching `condition` (SQL over the trials table, with one `?` bound
+  // to `arg` when given), in number order, with their params, values, metrics and attrs. The order
+  // is `+number` so that SQLite picks the condition's index, not the (study, number) one.
+  std::vector<TrialRecord> load_trials_where(std::int64_t study_id, const std::string& condition,
+                                             std::optional<std::int64_t> arg = std::nullopt) {
     std::vector<TrialRecord> out;
     std::unordered_map<std::int64_t, std::size_t> index;
     {
       auto q = prepare(
           "SELECT id, number, state, seed, worker, started_at, finished_at, heartbeat_at, error, version "
-          "FROM trials WHERE study_id = ? AND version > ? ORDER BY number");
-      q.bind(1, study_id).bind(2, since);
+          "FROM trials WHERE study_id = ? AND " + condition + " ORDER BY +number");
+      q.bind(1, study_id);
+      if (arg) q.bind(2, *arg);
       while (q.step()) {
         TrialRecord t;
         t.id = q.integer(0);
@@ -533,7 +653,7 @@ class SqliteStore final : public Store {
         t.finished_at = q.real(6);
         t.heartbeat_at = q.real(7);
         t.error = q.text(8);
-        *cursor = std::max(*cursor, q.integer(9));
+        t.version = q.integer(9);
         index[t.id] = out.size();
         out.push_back(std::move(t));
       }
@@ -541,8 +661,9 @@ class SqliteStore final : public Store {
     if (out.empty()) return out;
     // One query per table over the same set of trials.
     auto for_each_row = [&](const std::string& table_sql, auto&& apply) {
-      auto q = prepare(table_sql + " WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ? AND version > ?)");
-      q.bind(1, study_id).bind(2, since);
+      auto q = prepare(table_sql + " WHERE trial_id IN (SELECT id FROM trials WHERE study_id = ? AND " + condition + ")");
+      q.bind(1, study_id);
+      if (arg) q.bind(2, *arg);
       while (q.step()) {
         const auto it = index.find(q.integer(0));
         if (it != index.end()) apply(out[it->second], q);
@@ -573,8 +694,8 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& url) {
-  return std::make_unique<SqliteStore>(path, url);
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& url, bool check_damage) {
+  return std::make_unique<SqliteStore>(path, url, check_damage);
 }
 
 }  // namespace lepton::engine

@@ -12,7 +12,9 @@ namespace lepton::engine {
 inline constexpr int kSqliteSchemaVersion = 1;
 
 /// Opens (creating if needed) the SQLite store at `path` (":memory:" for a private in-memory one).
-/// `url` is what url() reports. Throws StoreError with a clear reason when the file cannot be used.
-std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& url);
+/// `url` is what url() reports. Throws StoreError with a clear reason when the file cannot be used:
+/// not a database, another application's, a newer schema, read-only, or (with `check_damage`)
+/// damaged, in which case nothing is written to it.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const std::string& url, bool check_damage = true);
 
 }  // namespace lepton::engine

@@ -5,6 +5,19 @@
 
 namespace lepton::engine {
 
+std::string redact_password(const std::string& url) {
+  // scheme://user:password@host...: the password sits between the first ':' after "//" and the last '@'
+  // of the authority.
+  const auto start = url.find("://");
+  if (start == std::string::npos) return url;
+  const auto authority_end = url.find_first_of("/?", start + 3);
+  const auto at = url.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
+  if (at == std::string::npos || at < start) return url;
+  const auto colon = url.find(':', start + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 StorageUrl parse_storage_url(const std::string& url, const std::string& path) {
   const std::string sqlite_prefix = "sqlite:///";
   StorageUrl out;

@@ -12,6 +12,9 @@ struct StorageUrl {
   std::string text;      ///< the URL as given
 };
 
+/// `url` with the password of a postgresql:// URL replaced by "***", for messages and listings.
+std::string redact_password(const std::string& url);
+
 /// Parses `url`; throws ConfigError at `path` for anything else, with the accepted forms.
 StorageUrl parse_storage_url(const std::string& url, const std::string& path = "storage");
 

@@ -1,6 +1,7 @@
 // Store selection by URL and the helpers every back end shares.
 #include "store/store.hpp"
 
+#include "store/postgres_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "store/storage_url.hpp"
 
@@ -30,14 +31,13 @@ bool is_infrastructure_failure(const TrialRecord& trial) {
 
 std::unique_ptr<Store> open_store(const std::string& url, OpenMode mode) {
   const StorageUrl parsed = parse_storage_url(url, "--storage");
-  if (mode == OpenMode::kExisting && parsed.backend == StorageUrl::Backend::kSqlite &&
+  if (mode != OpenMode::kCreate && parsed.backend == StorageUrl::Backend::kSqlite &&
       parsed.location != ":memory:" && !std::filesystem::exists(parsed.location))
     throw ConfigError("--storage", "no study store at " + std::filesystem::absolute(parsed.location).string() +
                                        "; run a study first (`lepton run EXPERIMENT`) or check the path");
   switch (parsed.backend) {
-    case StorageUrl::Backend::kSqlite: return open_sqlite_store(parsed.location, url);
-    case StorageUrl::Backend::kPostgres:
-      throw StoreError(url + ": this build has no PostgreSQL store yet; use sqlite:///path.db");
+    case StorageUrl::Backend::kSqlite: return open_sqlite_store(parsed.location, url, mode != OpenMode::kInspect);
+    case StorageUrl::Backend::kPostgres: return open_postgres_store(parsed.location);
   }
   throw StoreError("unsupported storage " + url);
 }

@@ -40,6 +40,7 @@ struct TrialRecord {
   std::string error;                         ///< why it failed or was pruned
   std::string worker;                        ///< which process ran it: host:pid:start
   double started_at = 0, finished_at = 0, heartbeat_at = 0;  ///< Unix time, seconds
+  std::int64_t version = 0;                  ///< the study's change counter when the trial last changed
 
   double duration() const { return finished_at > 0 ? finished_at - started_at : 0.0; }
   TrialView view() const;
@@ -59,6 +60,12 @@ struct Proposal {
   json params = json::object();
   std::uint64_t seed = 0;
   std::string error;  ///< non-empty when no valid parameters could be proposed: the trial is stored as FAIL
+};
+
+/// What abandon_trial did.
+struct Abandoned {
+  bool failed = false;               ///< false: the trial was no longer RUNNING and nothing changed
+  std::optional<TrialRecord> retry;  ///< the WAITING copy that will run it again, when one was asked for
 };
 
 /// Store failures that are not the user's input: busy beyond the timeout, I/O errors, corruption.
@@ -87,9 +94,11 @@ class Store {
                                    const json& spec, bool* created = nullptr) = 0;
   virtual std::vector<StudyRecord> list_studies() = 0;
 
-  /// Proposes and records a trial in one transaction, so numbers are unique and every trial has its
-  /// params. `propose` receives the new trial's number and the trials changed since `*cursor`
-  /// (which it advances); it returns nothing to start no trial (the budget is spent).
+  /// Starts a trial in one transaction, so numbers are unique and every trial has its params. A
+  /// WAITING trial (a retry) is claimed first, by lowest number, without calling `propose` and
+  /// without moving `*cursor`. Otherwise `propose` receives the new trial's number and the trials
+  /// changed since `*cursor` (which it advances); it returns nothing to start no trial (the budget
+  /// is spent).
   using Proposer = std::function<std::optional<Proposal>(int number, std::vector<TrialRecord> changed)>;
   virtual std::optional<TrialRecord> start_trial(std::int64_t study_id, std::int64_t* cursor,
                                                  const std::string& worker, const Proposer& propose) = 0;
@@ -101,6 +110,19 @@ class Store {
   /// worker failed it as stale, say).
   virtual bool finish_trial(std::int64_t trial_id, const TrialResult& result) = 0;
 
+  /// Fails a RUNNING trial the engine gave up on (its worker died, went stale or was stopped) with
+  /// `reason`; with `retry_attrs`, adds in the same transaction a WAITING copy with the same params
+  /// and seed and those attrs (retry_of, retry), to be claimed before any new trial.
+  virtual Abandoned abandon_trial(std::int64_t trial_id, const std::string& reason,
+                                  const std::optional<json>& retry_attrs) = 0;
+  /// The study's RUNNING trials with their worker, heartbeat and attrs (cheap: run before every new trial).
+  virtual std::vector<TrialRecord> running_trials(std::int64_t study_id) = 0;
+  /// The store's clock in Unix seconds, in which heartbeats are written and judged: the database
+  /// server's for PostgreSQL, so hosts with skewed clocks agree; this host's for SQLite.
+  virtual double clock() = 0;
+  /// Problems with the store itself (SQLite's integrity and foreign-key checks); empty when healthy.
+  virtual std::vector<std::string> check_integrity() = 0;
+
   /// Every trial of the study, by number.
   virtual std::vector<TrialRecord> trials(std::int64_t study_id) = 0;
   /// The trials changed since `*cursor`, which it advances.
@@ -110,8 +132,9 @@ class Store {
   virtual json study_attr(std::int64_t study_id, const std::string& key) = 0;
 };
 
-/// Whether opening may create a new, empty store.
-enum class OpenMode { kCreate, kExisting };
+/// Whether opening may create a new, empty store. kInspect opens an existing one for `lepton doctor`,
+/// without the damage check that otherwise refuses a damaged SQLite file.
+enum class OpenMode { kCreate, kExisting, kInspect };
 
 /// Opens the store at `url`. Throws ConfigError for a malformed URL or, with kExisting, a store
 /// that does not exist; StoreError when it cannot be opened.
