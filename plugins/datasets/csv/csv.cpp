@@ -94,58 +94,67 @@ std::size_t column_index(const Table& t, const json& which, const std::string& p
   return static_cast<std::size_t>(it - t.names.begin());
 }
 
-// Splits each class into the same proportions (stratified), with the seed. Totals are rounded once
-// for the whole data and shared out by largest remainder, so 569 x 0.2 gives 114 samples whatever
-// the classes' sizes.
-void split_indices(const std::vector<std::int64_t>& labels, std::int64_t classes, double valid, double test,
-                   std::uint64_t seed, bool stratify, std::vector<std::int64_t> (&out)[3]) {
-  std::vector<std::vector<std::int64_t>> groups(stratify ? static_cast<std::size_t>(classes) : 1);
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    groups[stratify ? static_cast<std::size_t>(labels[i]) : 0].push_back(static_cast<std::int64_t>(i));
-  lepton::Rng rng(lepton::derive_seed(seed, 0x5eed));
-  for (auto& group : groups)
-    for (std::size_t i = group.size(); i > 1; --i)  // Fisher-Yates with the portable generator
-      std::swap(group[i - 1], group[static_cast<std::size_t>(lepton::uniform_int(rng, 0, static_cast<std::int64_t>(i) - 1))]);
+// The sample shape from the "shape" option: flat features when absent.
+std::vector<std::int64_t> read_shape(const ConfigObject& cfg, std::size_t features) {
+  std::vector<std::int64_t> input_shape{static_cast<std::int64_t>(features)};
+  if (!cfg.has("shape")) return input_shape;
+  const json& shape = cfg.raw("shape");
+  std::int64_t product = 1;
+  input_shape.clear();
+  if (!shape.is_array() || shape.empty())
+    throw ConfigError(cfg.path_of("shape"), "expected an array of sizes, e.g. [1, 8, 8]");
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const auto d = lepton::convert<std::int64_t>(shape[i], cfg.path_of("shape") + "[" + std::to_string(i) + "]");
+    if (d <= 0) throw ConfigError(cfg.path_of("shape") + "[" + std::to_string(i) + "]", "sizes must be positive");
+    input_shape.push_back(d);
+    product *= d;
+  }
+  if (product != static_cast<std::int64_t>(features))
+    throw ConfigError(cfg.path_of("shape"), "shape " + shape.dump() + " holds " + std::to_string(product) +
+                                                " values, but each row has " + std::to_string(features) + " features");
+  return input_shape;
+}
 
-  auto share = [&](double fraction, const std::vector<std::size_t>& available) {
-    std::vector<std::size_t> counts(groups.size());
-    std::vector<std::pair<double, std::size_t>> remainders;
-    std::size_t total_available = 0, given = 0;
-    for (std::size_t g = 0; g < groups.size(); ++g) total_available += available[g];
-    const auto target = static_cast<std::size_t>(std::llround(static_cast<double>(labels.size()) * fraction));
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-      const double exact = static_cast<double>(groups[g].size()) * fraction;
-      counts[g] = std::min(available[g], static_cast<std::size_t>(exact));
-      given += counts[g];
-      remainders.emplace_back(-(exact - std::floor(exact)), g);
+// Features of every row as float32 {N, shape...}, scaled; `columns` are the table columns to read.
+torch::Tensor read_features(const Table& t, const std::vector<std::size_t>& columns, double scale,
+                            const std::vector<std::int64_t>& input_shape, const std::string& file_name,
+                            const std::string& path) {
+  const auto n = static_cast<std::int64_t>(t.rows.size());
+  const auto d = static_cast<std::int64_t>(columns.size());
+  auto x = torch::empty({n, d}, torch::kFloat32);
+  auto* xp = x.data_ptr<float>();
+  for (std::int64_t r = 0; r < n; ++r) {
+    const auto& row = t.rows[static_cast<std::size_t>(r)];
+    for (std::int64_t c = 0; c < d; ++c) {
+      const std::string& cell = row.cells[columns[static_cast<std::size_t>(c)]];
+      double v;
+      if (!lepton::csv::parse_number(cell, v))
+        throw ConfigError(path, file_name + ":" + std::to_string(row.line) + ", column \"" +
+                                    t.names[columns[static_cast<std::size_t>(c)]] + "\": " +
+                                    (cell.empty() ? std::string("missing value") : "not a number: \"" + cell + "\"") +
+                                    "; clean the file or drop the column with \"drop\"");
+      xp[r * d + c] = static_cast<float>(v * scale);
     }
-    std::sort(remainders.begin(), remainders.end());
-    for (std::size_t k = 0; given < std::min(target, total_available) && k < remainders.size() * 2; ++k) {
-      const std::size_t g = remainders[k % remainders.size()].second;
-      if (counts[g] < available[g]) {
-        ++counts[g];
-        ++given;
-      }
-    }
-    return counts;
-  };
-  std::vector<std::size_t> available(groups.size());
-  for (std::size_t g = 0; g < groups.size(); ++g) available[g] = groups[g].size();
-  const auto n_test = share(test, available);
-  for (std::size_t g = 0; g < groups.size(); ++g) available[g] -= n_test[g];
-  const auto n_valid = share(valid, available);
-  for (std::size_t g = 0; g < groups.size(); ++g)
-    for (std::size_t k = 0; k < groups[g].size(); ++k)
-      out[k < n_test[g] ? 2 : k < n_test[g] + n_valid[g] ? 1 : 0].push_back(groups[g][k]);
-  for (auto& part : out) std::sort(part.begin(), part.end());
+  }
+  std::vector<std::int64_t> shape{n};
+  shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+  return x.reshape(shape);
+}
+
+// Two label cells name the same class: equal text, or equal numbers ("5" and "5.0").
+bool same_label(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  double va, vb;
+  return lepton::csv::parse_number(a, va) && lepton::csv::parse_number(b, vb) && va == vb;
 }
 
 class CsvDataset final : public lepton::Dataset {
  public:
   lepton::DataSplits load(const lepton::DatasetRequest& request) const override {
     ConfigObject cfg(request.config, request.path);
-    const std::string file =
-        lepton::resolve_data_file(cfg.required<std::string>("path"), request.search_dirs, cfg.path_of("path"));
+    const std::string configured = cfg.required<std::string>("path");
+    const std::string file = request.predict ? lepton::resolve_data_file(request.file, request.search_dirs, "--data")
+                                             : lepton::resolve_data_file(configured, request.search_dirs, cfg.path_of("path"));
     const std::string header = cfg.one_of("header", {"auto", "sklearn", "names", "none"}, std::string("auto"));
     const std::string delimiter = cfg.optional<std::string>("delimiter", ",");
     if (delimiter.size() != 1) throw ConfigError(cfg.path_of("delimiter"), "expected one character, got \"" + delimiter + "\"");
@@ -168,8 +177,10 @@ class CsvDataset final : public lepton::Dataset {
       if (valid <= 0) throw ConfigError(split.path_of("valid"), "the search scores trials on the valid split; it needs a fraction > 0");
     }
 
-    const Table t = read_table(file, delimiter[0], header, cfg.path_of("path"));
+    const Table t = read_table(file, delimiter[0], header, request.predict ? "--data" : cfg.path_of("path"));
     const std::string file_name = std::filesystem::path(file).filename().string();
+    if (request.predict) return load_for_prediction(cfg, request, t, file, scale);
+
     const std::size_t label_column =
         cfg.has("label") ? column_index(t, cfg.raw("label"), cfg.path_of("label")) : t.names.size() - 1;
     std::set<std::size_t> dropped{label_column};
@@ -183,25 +194,7 @@ class CsvDataset final : public lepton::Dataset {
     for (std::size_t c = 0; c < t.names.size(); ++c)
       if (!dropped.count(c)) features.push_back(c);
     if (features.empty()) throw ConfigError(request.path, "no feature columns left after the label and dropped ones");
-
-    std::vector<std::int64_t> input_shape{static_cast<std::int64_t>(features.size())};
-    if (cfg.has("shape")) {
-      const json& shape = cfg.raw("shape");
-      std::int64_t product = 1;
-      input_shape.clear();
-      if (!shape.is_array() || shape.empty())
-        throw ConfigError(cfg.path_of("shape"), "expected an array of sizes, e.g. [1, 8, 8]");
-      for (std::size_t i = 0; i < shape.size(); ++i) {
-        const auto d = lepton::convert<std::int64_t>(shape[i], cfg.path_of("shape") + "[" + std::to_string(i) + "]");
-        if (d <= 0) throw ConfigError(cfg.path_of("shape") + "[" + std::to_string(i) + "]", "sizes must be positive");
-        input_shape.push_back(d);
-        product *= d;
-      }
-      if (product != static_cast<std::int64_t>(features.size()))
-        throw ConfigError(cfg.path_of("shape"), "shape " + shape.dump() + " holds " + std::to_string(product) +
-                                                    " values, but each row has " + std::to_string(features.size()) +
-                                                    " features");
-    }
+    const std::vector<std::int64_t> input_shape = read_shape(cfg, features.size());
     cfg.finish();
 
     if (t.sklearn_samples >= 0 && static_cast<std::int64_t>(t.rows.size()) != t.sklearn_samples)
@@ -237,58 +230,84 @@ class CsvDataset final : public lepton::Dataset {
     }
 
     const auto n = static_cast<std::int64_t>(t.rows.size());
-    const auto d = static_cast<std::int64_t>(features.size());
-    auto x = torch::empty({n, d}, torch::kFloat32);
-    auto y = torch::empty({n}, torch::kLong);
-    auto* xp = x.data_ptr<float>();
-    auto* yp = y.data_ptr<std::int64_t>();
+    const auto x = read_features(t, features, scale, input_shape, file_name, cfg.path_of("path"));
     std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
-    for (std::int64_t r = 0; r < n; ++r) {
-      const auto& row = t.rows[static_cast<std::size_t>(r)];
-      for (std::int64_t c = 0; c < d; ++c) {
-        const std::string& cell = row.cells[features[static_cast<std::size_t>(c)]];
-        double v;
-        if (!lepton::csv::parse_number(cell, v))
-          throw ConfigError(cfg.path_of("path"), file_name + ":" + std::to_string(row.line) + ", column \"" +
-                                                     t.names[features[static_cast<std::size_t>(c)]] + "\": " +
-                                                     (cell.empty() ? std::string("missing value")
-                                                                   : "not a number: \"" + cell + "\"") +
-                                                     "; clean the file or drop the column with \"drop\"");
-        xp[r * d + c] = static_cast<float>(v * scale);
-      }
-      labels[static_cast<std::size_t>(r)] = yp[r] = class_index.at(raw_labels[static_cast<std::size_t>(r)]);
-    }
+    for (std::size_t r = 0; r < labels.size(); ++r) labels[r] = class_index.at(raw_labels[r]);
+    const auto y = torch::tensor(labels, torch::kLong);
 
-    std::vector<std::int64_t> parts[3];
-    split_indices(labels, static_cast<std::int64_t>(classes.size()), valid, test, seed, stratify, parts);
+    const auto parts = lepton::split_indices(labels, static_cast<std::int64_t>(classes.size()), valid, test, seed, stratify);
     auto take = [&](const std::vector<std::int64_t>& index) {
       const auto i = torch::tensor(index, torch::kLong);
-      std::vector<std::int64_t> shape{static_cast<std::int64_t>(index.size())};
-      shape.insert(shape.end(), input_shape.begin(), input_shape.end());
-      return lepton::Split{x.index_select(0, i).reshape(shape), y.index_select(0, i)};
+      return lepton::Split{x.index_select(0, i), y.index_select(0, i)};
     };
     lepton::DataSplits out;
     out.train = take(parts[0]);
     out.valid = take(parts[1]);
     out.test = take(parts[2]);
+    out.fitted = {{"columns", t.names.size()}, {"label_column", label_column}, {"features", features},
+                  {"labels", classes},         {"class_names", class_names}};
     if (standardize) {
-      // Statistics of the training split only: the held-out splits must not leak into training.
-      const auto flat = out.train.x.reshape({out.train.size(), -1});
-      const auto mean = flat.mean(0);
-      auto std = flat.std(0, /*unbiased=*/false);
-      std = torch::where(std > 1e-12, std, torch::ones_like(std));
-      for (auto* split : {&out.train, &out.valid, &out.test}) {
-        if (split->size() == 0) continue;
-        split->x = ((split->x.reshape({split->size(), -1}) - mean) / std).reshape(split->x.sizes()).contiguous();
-      }
+      const auto fitted = lepton::Standardization::fit(out.train.x);
+      for (auto* split : {&out.train, &out.valid, &out.test}) split->x = fitted.apply(split->x);
+      out.fitted["standardization"] = fitted.to_json();
     }
     out.input_shape = input_shape;
     out.class_names = class_names;
     for (const auto c : features) out.feature_names.push_back(t.names[c]);
     out.info = {{"file", file},          {"rows", n},
-                {"features", d},         {"classes", class_names.size()},
+                {"features", features.size()}, {"classes", class_names.size()},
                 {"train", out.train.size()}, {"valid", out.valid.size()},
                 {"test", out.test.size()}};
+    return out;
+  }
+
+ private:
+  // Reads a file laid out like the training one, with or without its label column, into `test`.
+  static lepton::DataSplits load_for_prediction(const ConfigObject& cfg, const lepton::DatasetRequest& request,
+                                                const Table& t, const std::string& file, double scale) {
+    cfg.allow({"label", "drop", "shape", "split"});
+    const json& fitted = request.fitted;
+    const std::string fitted_path = "model.json: dataset.fitted";
+    if (!fitted.is_object() || !fitted.contains("columns") || !fitted.contains("labels"))
+      throw ConfigError(fitted_path, "expected the csv plugin's fitted state (columns, label_column, features, labels)");
+    const auto columns = fitted.at("columns").get<std::size_t>();
+    const auto label_column = fitted.at("label_column").get<std::size_t>();
+    const auto labels = fitted.at("labels").get<std::vector<std::string>>();
+    const std::string file_name = std::filesystem::path(file).filename().string();
+    bool has_labels;
+    if (t.names.size() == columns) {
+      has_labels = true;
+    } else if (t.names.size() + 1 == columns) {
+      has_labels = false;
+    } else {
+      throw ConfigError("--data", file_name + " has " + std::to_string(t.names.size()) + " columns; the model was trained on " +
+                                      std::to_string(columns) + " (with the label) or takes " + std::to_string(columns - 1) +
+                                      " (without it)");
+    }
+    // Training column c sits at c in a file with labels, and one place earlier after the label without.
+    std::vector<std::size_t> features;
+    for (const auto c : fitted.at("features").get<std::vector<std::size_t>>())
+      features.push_back(has_labels || c < label_column ? c : c - 1);
+    const std::vector<std::int64_t> input_shape = read_shape(cfg, features.size());
+    lepton::DataSplits out;
+    out.test.x = read_features(t, features, scale, input_shape, file_name, "--data");
+    if (has_labels) {
+      out.test.y = torch::full({static_cast<std::int64_t>(t.rows.size())}, -1, torch::kLong);
+      auto* yp = out.test.y.data_ptr<std::int64_t>();
+      for (std::size_t r = 0; r < t.rows.size(); ++r)
+        for (std::size_t k = 0; k < labels.size(); ++k)
+          if (same_label(t.rows[r].cells[label_column], labels[k])) {
+            yp[r] = static_cast<std::int64_t>(k);
+            break;
+          }
+    }
+    if (fitted.contains("standardization"))
+      out.test.x = lepton::Standardization::from_json(fitted.at("standardization"), fitted_path + ".standardization")
+                       .apply(out.test.x);
+    out.input_shape = input_shape;
+    out.class_names = fitted.value("class_names", labels);
+    out.fitted = fitted;
+    out.info = {{"file", file}, {"rows", t.rows.size()}, {"labels", has_labels}};
     return out;
   }
 };

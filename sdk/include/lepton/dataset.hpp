@@ -27,6 +27,10 @@ struct LEPTON_API DataSplits {
   std::vector<std::string> feature_names;  ///< for tabular data, one per column; may be empty
   std::string task = "classification";
   json info = json::object();              ///< provenance worth storing (file, rows, split seed, ...)
+  /// What load() fitted on the training data and a prediction must replay to read new files the
+  /// same way: the label values in class-index order, standardization statistics, ... . Saved
+  /// with every model and handed back in DatasetRequest::fitted by `lepton predict`.
+  json fitted = json::object();
 };
 
 /// What a dataset is loaded from.
@@ -36,6 +40,13 @@ struct LEPTON_API DatasetRequest {
   /// Where relative data files are looked up, in order: the working directory the study was
   /// started from, then the experiment file's folder.
   std::vector<std::string> search_dirs;
+  /// Prediction mode (`lepton predict`): read every sample of `file` (instead of the file the
+  /// config names) into `test`, unsplit, replaying `fitted` instead of fitting anything. Labels
+  /// are optional there: leave `y` undefined when the file has none, and write -1 for a label that
+  /// is not one of the trained classes.
+  bool predict = false;
+  std::string file;   ///< prediction mode: the file to read
+  json fitted;        ///< prediction mode: DataSplits::fitted of the training run
 };
 
 /// A dataset plugin. load() runs once per study, before any trial.
@@ -46,6 +57,29 @@ class LEPTON_API Dataset {
   /// naming the JSON path or the file and line.
   virtual DataSplits load(const DatasetRequest& request) const = 0;
 };
+
+/// Zero mean and unit variance per feature, fitted on the training split only (held-out splits
+/// must not leak into training) and replayed unchanged on every other split and at prediction.
+struct LEPTON_API Standardization {
+  at::Tensor mean;  ///< {F} float32, over the flattened features
+  at::Tensor std;   ///< {F} float32; features constant on train get 1
+  /// Fits on `train` {N, ...}.
+  static Standardization fit(const at::Tensor& train);
+  /// `x` {N, ...} standardized, same shape.
+  at::Tensor apply(const at::Tensor& x) const;
+  /// {"mean": [...], "std": [...]}, for DataSplits::fitted.
+  json to_json() const;
+  /// Reads to_json()'s form; throws ConfigError at `path` when it is malformed.
+  static Standardization from_json(const json& value, const std::string& path);
+};
+
+/// Splits sample indices into train, valid and test parts with the given fractions, shuffled with
+/// `seed` (portable: the same split on every machine). Stratified by label, each class keeps the
+/// proportions; totals are rounded once for all samples, so 569 x 0.2 gives 114 samples whatever
+/// the class sizes. Each part comes back sorted.
+LEPTON_API std::vector<std::vector<std::int64_t>> split_indices(const std::vector<std::int64_t>& labels,
+                                                                std::int64_t classes, double valid, double test,
+                                                                std::uint64_t seed, bool stratify = true);
 
 /// Resolves a data file named in an experiment: as given when absolute, else the first of
 /// `search_dirs`/file that exists. Throws ConfigError at `path` naming every place it looked.

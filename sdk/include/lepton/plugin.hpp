@@ -17,7 +17,7 @@
 namespace lepton {
 
 /// Bumped whenever an SDK interface or PluginInfo changes; the engine refuses plugins built for another.
-inline constexpr std::uint32_t kAbiVersion = 1;
+inline constexpr std::uint32_t kAbiVersion = 2;
 
 /// What a plugin provides.
 enum class PluginKind : std::uint32_t { kSearcher = 1, kModel = 2, kDataset = 3 };
