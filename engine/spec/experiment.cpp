@@ -43,6 +43,7 @@ Objective parse_objective(const json& value, const std::string& path) {
   std::vector<std::string> allowed;
   for (const auto& m : known_metrics())
     if (m.rfind("test_", 0) != 0) allowed.push_back(m);
+  allowed.insert(allowed.end(), {"parameter_count", "latency_ms"});
   const std::string metric = cfg.required<std::string>("metric");
   if (metric.rfind("test_", 0) == 0) {
     throw ConfigError(cfg.path_of("metric"), "optimizing \"" + metric +
@@ -57,10 +58,52 @@ Objective parse_objective(const json& value, const std::string& path) {
   return out;
 }
 
+ModelSource parse_model_source(const ConfigObject& task, const std::string& key) {
+  ModelSource out;
+  out.path = task.path_of(key);
+  const json& value = task.raw(key);
+  if (value.is_string()) {
+    out.file = value.get<std::string>();
+    if (out.file.empty()) throw ConfigError(out.path, "expected a saved model's folder, got an empty string");
+    return out;
+  }
+  if (!value.is_object())
+    throw ConfigError(out.path, "expected a saved model's folder (a string) or {\"study\": NAME, \"trial\": \"best\"}, got " +
+                                    describe_json(value));
+  ConfigObject cfg(value, out.path);
+  if (cfg.has("path")) {
+    out.file = cfg.required<std::string>("path");
+  } else {
+    out.study = cfg.required<std::string>("study");
+    validate_study_name(out.study, cfg.path_of("study"));
+    if (cfg.has("trial")) {
+      const json& trial = cfg.raw("trial");
+      if (trial.is_number_integer() && trial.get<std::int64_t>() >= 0) {
+        out.trial = std::to_string(trial.get<std::int64_t>());
+      } else if (trial != "best") {
+        throw ConfigError(cfg.path_of("trial"), "expected \"best\" or a trial number, got " + describe_json(trial));
+      }
+    }
+    out.storage = cfg.optional<std::string>("storage", "");
+    if (!out.storage.empty()) parse_storage_url(out.storage, cfg.path_of("storage"));
+  }
+  cfg.finish();
+  return out;
+}
+
 TaskSection parse_task(const ConfigObject& root) {
   ConfigObject cfg = root.object("task");
   TaskSection out;
-  out.type = cfg.one_of("type", {"train"}, std::string("train"));
+  out.type = cfg.one_of("type", task_types(), std::string("train"));
+  const char* source_key = out.type == "finetune" ? "source" : out.type == "distill" ? "teacher" : nullptr;
+  if (source_key) {
+    if (!cfg.has(source_key))
+      throw ConfigError(cfg.path_of(source_key), std::string("a ") + out.type + " task needs a \"" + source_key +
+                                                     "\": a saved model's folder or {\"study\": NAME, \"trial\": \"best\"}");
+    out.source = parse_model_source(cfg, source_key);
+  }
+  if (cfg.has("cross_validation"))
+    out.cross_validation = CrossValidation::parse(cfg.raw("cross_validation"), cfg.path_of("cross_validation"));
   const json& objective = cfg.raw("objective");
   const std::string objective_path = cfg.path_of("objective");
   if (objective.is_array()) {
@@ -97,7 +140,8 @@ SearchSection parse_search(const ConfigObject& root) {
 
 Direction default_direction(const std::string& metric) {
   const bool loss = metric.size() >= 4 && metric.compare(metric.size() - 4, 4, "loss") == 0;
-  return loss ? Direction::kMinimize : Direction::kMaximize;
+  const bool cost = metric == "parameter_count" || metric == "latency_ms";
+  return loss || cost ? Direction::kMinimize : Direction::kMaximize;
 }
 
 Experiment parse_experiment(const json& document, std::vector<std::string> data_dirs) {
@@ -109,8 +153,15 @@ Experiment parse_experiment(const json& document, std::vector<std::string> data_
   validate_study_name(e.name, "name");
   e.description = root.optional<std::string>("description", "");
   e.dataset = parse_plugin_section(root, "dataset");
-  e.model = parse_plugin_section(root, "model");
+  if (e.dataset.config.contains("subset")) e.subset = DataSubset::parse(e.dataset.config["subset"], "dataset.subset");
   e.task = parse_task(root);
+  // A fine-tuned network is the source's: its model section is optional (it may change dropout, say).
+  if (e.task.type == "finetune" && !root.has("model")) {
+    e.model.path = "model";
+  } else {
+    e.model = parse_plugin_section(root, "model");
+  }
+  if (root.has("pruner")) e.pruner = PrunerSpec::parse(root.raw("pruner"), "pruner");
   e.search = parse_search(root);
   if (root.has("storage")) {
     e.storage = root.required<std::string>("storage");
@@ -166,6 +217,7 @@ std::string first_difference(const Experiment& a, const Experiment& b) {
   if (a.search.seed != b.search.seed) return "search.seed";
   if (a.search.space.to_json() != b.search.space.to_json()) return "search.space";
   if (a.search.options != b.search.options) return "search.options";
+  if (a.pruner.to_json() != b.pruner.to_json()) return "pruner";
   return "";
 }
 

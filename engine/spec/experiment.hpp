@@ -1,10 +1,15 @@
 // The experiment file: parsed, validated, and ready for the engine. Errors name the JSON path.
 #pragma once
 
+#include "data/folds.hpp"
+#include "data/subset.hpp"
+#include "spec/pruner_spec.hpp"
+
 #include <lepton/search_space.hpp>
 #include <lepton/searcher.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,11 +28,23 @@ struct PluginSection {
   std::string path;              ///< JSON path of the section, e.g. "dataset"
 };
 
+/// Where a fine-tuning source or a distillation teacher comes from: a saved model (`lepton export`'s
+/// output, or a trial's artifact folder), or a trial of a study.
+struct ModelSource {
+  std::string file;            ///< a saved model's folder (or its model.json); empty when a study is named
+  std::string study;           ///< the study whose trial to take
+  std::string trial = "best";  ///< "best" (the first objective's best COMPLETE trial) or a trial number
+  std::string storage;         ///< the store holding the study; empty: the store this study runs in
+  std::string path;            ///< JSON path of the reference, for error messages
+};
+
 /// The `task` section.
 struct TaskSection {
-  std::string type = "train";
+  std::string type = "train";      ///< "train", "finetune" or "distill"
   json settings = json::object();  ///< fixed trainer settings (epochs, batch_size, optimizer, lr, ...)
   std::vector<Objective> objectives;
+  std::optional<ModelSource> source;  ///< finetune: `source`; distill: `teacher`
+  CrossValidation cross_validation;   ///< `cross_validation`: k folds over train + valid
 };
 
 /// The `search` section.
@@ -48,6 +65,8 @@ struct Experiment {
   PluginSection model;
   TaskSection task;
   SearchSection search;
+  DataSubset subset;                    ///< `dataset.subset`, applied by the engine to any dataset plugin
+  PrunerSpec pruner;                    ///< the `pruner` section
   std::string storage;                  ///< storage URL; empty means the default
   std::vector<std::string> data_dirs;   ///< where relative data files are looked up, in order
   json document;                        ///< the file as read
@@ -67,7 +86,8 @@ Experiment load_experiment(const std::string& file);
 /// seed); empty when they agree, else the first section that differs, e.g. "search.space".
 std::string first_difference(const Experiment& a, const Experiment& b);
 
-/// The canonical name of a metric's default direction: losses are minimized, the rest maximized.
+/// The canonical name of a metric's default direction: losses, parameter_count and latency_ms are
+/// minimized, the rest maximized.
 Direction default_direction(const std::string& metric);
 
 }  // namespace lepton::engine
