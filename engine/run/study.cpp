@@ -3,6 +3,8 @@
 #include "run/study.hpp"
 
 #include "run/history.hpp"
+#include "run/pruners.hpp"
+#include "run/tasks/task.hpp"
 #include "run/trial_runner.hpp"
 #include "run/worker_identity.hpp"
 #include "spec/parameters.hpp"
@@ -58,8 +60,9 @@ Experiment experiment_of(const StudyRecord& study) {
 PreparedExperiment prepare_experiment(Experiment experiment, const Registry& registry) {
   PreparedExperiment out;
   const auto& e = experiment;
+  auto resources = open_task(e, registry);  // a fine-tuning source or a teacher: read before anything else
   const PluginRecord& dataset = registry.require(PluginKind::kDataset, e.dataset.plugin, e.dataset.path + ".plugin");
-  const PluginRecord& model = registry.require(PluginKind::kModel, e.model.plugin, e.model.path + ".plugin");
+  const PluginRecord& model = registry.require(PluginKind::kModel, task_model_plugin(e, *resources), e.model.path + ".plugin");
   registry.require(PluginKind::kSearcher, e.search.searcher, "search.searcher");
 
   // Every searched parameter has an owner that accepts its range; fixed model values are checked too.
@@ -95,16 +98,13 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
     }
   }
 
-  DatasetRequest request;
-  request.config = e.dataset.config;
-  request.path = e.dataset.path;
-  request.search_dirs = e.data_dirs;
-  auto data = std::make_shared<DataSplits>(registry.dataset(e.dataset.plugin).load(request));
+  auto data = load_study_data(e, registry, *resources);
   if (data->class_names.size() < 2)
     throw ConfigError(e.dataset.path, "the data has " + std::to_string(data->class_names.size()) +
                                           " class(es); classification needs at least 2");
   if (data->train.size() == 0 || data->valid.size() == 0)
     throw ConfigError(e.dataset.path + ".split", "the train and valid splits must both hold samples");
+  bind_task_data(*resources, e, *data);
 
   // Creating the searcher once checks its options before anything is stored.
   SearcherSetup setup{e.search.space, {}, e.search.seed, e.search.options, nullptr};
@@ -115,6 +115,7 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
   out.model_plugin = model.name;
   out.searcher_plugin = e.search.searcher;
   out.data = std::move(data);
+  out.task = std::move(resources);
   out.experiment = std::move(experiment);
   return out;
 }
@@ -136,6 +137,7 @@ class StudyRun {
     SearcherSetup setup{e_.search.space, {}, e_.search.seed, e_.search.options, store_.study_attr(study_.id, "searcher_state")};
     for (const auto& o : e_.task.objectives) setup.directions.push_back(o.direction);
     searcher_ = registry_.searcher(e_.search.searcher)(setup);
+    pruner_ = std::make_unique<StudyPruner>(store_, study_.id, make_pruner(e_));
   }
 
   int run() {
@@ -233,15 +235,12 @@ class StudyRun {
   }
 
   TrialResult evaluate(const TrialRecord& trial) {
-    const EpochReport report = [&](int epoch, double value) {
-      store_.report(trial.id, epoch, value);
-      return false;
-    };
+    const EpochReport report = [&](int epoch, double value) { return pruner_->report(trial, epoch, value); };
     if (!evaluator_) return run_trial(prepared_, registry_, trial, report);
     try {
       return evaluator_(trial, report);
     } catch (const std::exception& e) {
-      return TrialResult{TrialState::kFail, {}, {}, e.what(), json::object()};
+      return TrialResult{TrialState::kFail, {}, {}, e.what(), json::object(), {}};
     }
   }
 
@@ -315,6 +314,7 @@ class StudyRun {
   StudyRecord study_;
   RunOptions options_;
   std::unique_ptr<Searcher> searcher_;
+  std::unique_ptr<StudyPruner> pruner_;
   StudyHistory history_;
   std::int64_t cursor_ = 0;
   std::mutex ask_mutex_;

@@ -1,0 +1,401 @@
+// A study's task: preparation shared by all trials, then each trial's runs (one, or one per fold
+// in lockstep), per-epoch reports, and the final scores.
+#include "run/tasks/task.hpp"
+
+#include "data/folds.hpp"
+#include "data/subset.hpp"
+#include "report/ranking.hpp"
+#include "run/metrics.hpp"
+#include "run/model_stats.hpp"
+#include "run/tasks/distill.hpp"
+#include "run/tasks/finetune.hpp"
+
+#include <lepton/random.hpp>
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+
+namespace lepton::engine {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string shape_text(const std::vector<std::int64_t>& shape) { return json(shape).dump(); }
+
+std::string names_text(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 12; ++i) out += (i ? ", " : "") + names[i];
+  return out + (names.size() > 12 ? ", ..." : "");
+}
+
+// A saved model named by path: absolute, or relative to the working directory, then to the
+// experiment file's folder (like data files).
+std::string resolve_model_folder(const std::string& file, const std::vector<std::string>& dirs, const std::string& path) {
+  std::vector<fs::path> tried;
+  if (fs::path(file).is_absolute() || dirs.empty()) {
+    tried.push_back(fs::absolute(file));
+  } else {
+    for (const auto& dir : dirs) tried.push_back(fs::absolute(fs::path(dir) / file));
+  }
+  std::string looked;
+  for (const auto& candidate : tried) {
+    const auto normal = candidate.lexically_normal();
+    const auto folder = normal.filename() == kModelCardFile ? normal.parent_path() : normal;
+    std::error_code ec;
+    if (fs::is_regular_file(folder / kModelCardFile, ec)) return folder.string();
+    looked += (looked.empty() ? "" : ", ") + folder.string();
+  }
+  throw ConfigError(path, "no saved model \"" + file + "\" (a folder with " + kModelCardFile + "); looked in " + looked +
+                              "; `lepton export` writes one, or name a study: {\"study\": NAME, \"trial\": \"best\"}");
+}
+
+// The trial a {"study": ..., "trial": ...} reference names, and its saved model's folder.
+SourceModel find_study_source(const ModelSource& ref, const std::string& run_storage) {
+  const std::string url = !ref.storage.empty() ? ref.storage : !run_storage.empty() ? run_storage : kDefaultStorage;
+  std::unique_ptr<Store> store;
+  try {
+    store = open_store(url, OpenMode::kExisting);
+  } catch (const ConfigError& e) {
+    throw ConfigError(ref.path, "cannot find study \"" + ref.study + "\": " + e.detail());
+  }
+  const auto study = store->find_study(ref.study);
+  if (!study) {
+    std::vector<std::string> names;
+    for (const auto& s : store->list_studies()) names.push_back(s.name);
+    std::string message = "no study \"" + ref.study + "\" in " + url;
+    if (auto near = closest_match(ref.study, names)) message += " (did you mean \"" + *near + "\"?)";
+    throw ConfigError(ref.path + ".study", message + "; run it first (studies there: " +
+                                               (names.empty() ? std::string("none") : names_text(names)) + ")");
+  }
+  const auto trials = store->trials(study->id);
+  std::optional<TrialRecord> chosen;
+  if (ref.trial == "best") {
+    chosen = best_trial(trials, study->objectives);
+    if (!chosen) throw ConfigError(ref.path + ".trial", "study \"" + ref.study + "\" has no COMPLETE trial yet");
+  } else {
+    const int number = std::stoi(ref.trial);
+    for (const auto& t : trials)
+      if (t.number == number) chosen = t;
+    if (!chosen) throw ConfigError(ref.path + ".trial", "study \"" + ref.study + "\" has no trial " + ref.trial);
+    if (chosen->state != TrialState::kComplete)
+      throw ConfigError(ref.path + ".trial", "trial " + ref.trial + " of study \"" + ref.study + "\" is " +
+                                                 to_string(chosen->state) + ", not COMPLETE");
+  }
+  const auto artifact = chosen->artifacts.find("model");
+  if (artifact == chosen->artifacts.end())
+    throw ConfigError(ref.path, "trial " + std::to_string(chosen->number) + " of study \"" + ref.study +
+                                    "\" has no saved model (its study ran without a place for artifacts, e.g. in memory)");
+  SourceModel out;
+  out.folder = artifact->second;
+  out.description = "trial " + std::to_string(chosen->number) + " of study " + ref.study;
+  out.reference = {{"study", ref.study}, {"trial", chosen->number}, {"storage", url}, {"folder", out.folder}};
+  return out;
+}
+
+// Throws when a fixed value or the searched range of integer task setting `name` leaves [low, high].
+void check_setting_range(const Experiment& e, const std::string& name, std::int64_t low, std::int64_t high,
+                         const std::string& why) {
+  auto check = [&](const json& v, const std::string& path) {
+    if (v.is_number_integer() && (v.get<std::int64_t>() < low || v.get<std::int64_t>() > high))
+      throw ConfigError(path, "\"" + name + "\" " + v.dump() + " is out of range: " + why);
+  };
+  if (e.task.settings.contains(name)) check(e.task.settings[name], "task." + name);
+  if (const ParamSpec* spec = e.search.space.find(name)) {
+    const std::string path = "search.space." + name;
+    if (spec->numeric()) {
+      check(json(static_cast<std::int64_t>(spec->low)), path + ".low");
+      check(json(static_cast<std::int64_t>(spec->high)), path + ".high");
+    } else if (spec->type == ParamType::kFixed) {
+      check(spec->value, path + ".value");
+    } else {
+      for (std::size_t i = 0; i < spec->choices.size(); ++i) check(spec->choices[i], path + ".choices[" + std::to_string(i) + "]");
+    }
+  }
+}
+
+ClassificationMetrics mean_metrics(const std::vector<ClassificationMetrics>& all) {
+  ClassificationMetrics m;
+  const double n = static_cast<double>(all.size());
+  for (const auto& x : all) {
+    m.accuracy += x.accuracy / n;
+    m.precision += x.precision / n;
+    m.recall += x.recall / n;
+    m.f1 += x.f1 / n;
+    m.roc_auc += x.roc_auc / n;
+    m.loss += x.loss / n;
+  }
+  return m;
+}
+
+json metrics_json(const ClassificationMetrics& m, double train_loss) {
+  std::map<std::string, double> out;
+  add_metrics(out, "val", m);
+  out["train_loss"] = train_loss;
+  json j = json::object();
+  for (const auto& [k, v] : out) j[k] = std::isfinite(v) ? json(v) : json(nullptr);
+  return j;
+}
+
+// One network, its training run and the split it is scored on after every epoch.
+struct Run {
+  std::unique_ptr<TrainingRun> training;
+  Split valid;
+  double train_loss = 0;
+  ClassificationMetrics valid_metrics;
+};
+
+// Makes the training runs of one trial the way its task type wants them.
+class RunFactory {
+ public:
+  RunFactory(const TaskInput& in, const TrainSettings& settings) : in_(in), settings_(settings) {
+    const auto& type = in.experiment->task.type;
+    if (type == "finetune") {
+      finetune_ = FinetuneSettings::read(in.settings);
+      model_params_ = in.resources->source->card.model_params;
+      for (const auto& item : in.model_params.items()) model_params_[item.key()] = item.value();
+    } else {
+      model_params_ = in.model_params;
+      if (type == "distill") distill_ = DistillSettings::read(in.settings);
+    }
+  }
+
+  // A run training on `train`, whose rows are `rows` of the pool (train rows, then valid rows).
+  std::unique_ptr<TrainingRun> make(const Split& train, const at::Tensor& rows, std::uint64_t seed) {
+    const DataSplits& data = *in_.data;
+    if (finetune_) {
+      FinetuneStart start = finetune_start(*in_.resources->source, *in_.model, in_.model_name, in_.model_params,
+                                           data.class_names, *finetune_, seed);
+      new_head_ = start.new_head;
+      return std::make_unique<TrainingRun>(start.net, train, settings_, std::move(start.groups));
+    }
+    ModelRequest request;
+    request.params = in_.model_params;
+    request.shape.input = data.input_shape;
+    request.shape.classes = static_cast<std::int64_t>(data.class_names.size());
+    auto net = build_network(*in_.model, in_.model_name, request, seed);
+    std::unique_ptr<LossTerms> extra;
+    if (distill_)
+      extra = make_distillation_loss(*in_.resources->teacher, rows, *net, train.x.slice(0, 0, 1), *distill_, seed);
+    auto groups = all_parameters(*net);
+    return std::make_unique<TrainingRun>(net, train, settings_, std::move(groups), std::move(extra));
+  }
+
+  const json& model_params() const { return model_params_; }
+
+  // What the trial stores about how its network started.
+  void describe(json& attrs) const {
+    const auto& source = in_.resources->source;
+    if (finetune_) {
+      attrs["source"] = source->reference;
+      attrs["new_head"] = new_head_;
+    } else if (distill_) {
+      attrs["teacher"] = source->reference;
+    }
+  }
+
+ private:
+  const TaskInput& in_;
+  TrainSettings settings_;
+  std::optional<FinetuneSettings> finetune_;
+  std::optional<DistillSettings> distill_;
+  json model_params_;
+  bool new_head_ = false;
+};
+
+double epoch_value(const std::string& metric, const Run& run) {
+  return metric == "train_loss" ? run.train_loss : metric_value(run.valid_metrics, metric.substr(metric.find('_') + 1));
+}
+
+TrialResult pruned_result(int epoch, const std::vector<Run>& runs) {
+  TrialResult pruned;
+  pruned.state = TrialState::kPruned;
+  std::vector<ClassificationMetrics> valid;
+  double train_loss = 0;
+  for (const auto& r : runs) {
+    valid.push_back(r.valid_metrics);
+    train_loss += r.train_loss / static_cast<double>(runs.size());
+  }
+  add_metrics(pruned.metrics, "val", mean_metrics(valid));
+  pruned.metrics["train_loss"] = train_loss;
+  pruned.attrs["pruned_at_epoch"] = epoch;
+  pruned.error = "pruned at epoch " + std::to_string(epoch);
+  return pruned;
+}
+
+}  // namespace
+
+std::shared_ptr<TaskResources> open_task(const Experiment& e, const Registry& registry) {
+  auto task = std::make_shared<TaskResources>();
+  if (!e.task.source) return task;
+  const ModelSource& ref = *e.task.source;
+  SourceModel source;
+  if (!ref.file.empty()) {
+    source.folder = resolve_model_folder(ref.file, e.data_dirs, ref.path);
+    source.description = source.folder;
+    source.reference = {{"path", source.folder}};
+  } else {
+    source = find_study_source(ref, e.storage);
+  }
+  source.card = read_model_card(source.folder, ref.path);
+  source.net = load_model(source.folder, source.card, registry, ref.path);
+  task->source = std::move(source);
+  return task;
+}
+
+std::string task_model_plugin(const Experiment& e, const TaskResources& task) {
+  if (e.model.plugin.empty() && task.source) return task.source->card.model_plugin;
+  return e.model.plugin;
+}
+
+std::shared_ptr<DataSplits> load_study_data(const Experiment& e, const Registry& registry, TaskResources& task) {
+  DatasetRequest request;
+  request.config = e.dataset.config;
+  request.config.erase("subset");  // the engine's option, not the plugin's
+  request.path = e.dataset.path;
+  request.search_dirs = e.data_dirs;
+  auto data = std::make_shared<DataSplits>(registry.dataset(e.dataset.plugin).load(request));
+  task.dataset_fitted = data->fitted;
+  task.subset_classes = apply_subset(*data, e.subset, e.dataset.path + ".subset");
+  return data;
+}
+
+void bind_task_data(TaskResources& task, const Experiment& e, const DataSplits& data) {
+  if (!task.source) return;
+  const SourceModel& source = *task.source;
+  const std::string& path = e.task.source->path;
+  const std::string role = e.task.type == "finetune" ? "source" : "teacher";
+  if (source.card.input_shape != data.input_shape)
+    throw ConfigError(path, "the " + role + " (" + source.description + ") takes samples of shape " +
+                                shape_text(source.card.input_shape) + ", but the data's are " + shape_text(data.input_shape));
+  if (e.task.type == "finetune") {
+    if (!e.model.plugin.empty() && e.model.plugin != source.card.model_plugin)
+      throw ConfigError(e.model.path + ".plugin", "the source was trained with model \"" + source.card.model_plugin +
+                                                      "\"; fine-tuning continues that model (leave out \"model\" or name it)");
+    const auto layers = static_cast<std::int64_t>(source.net->backbone_layers().size());
+    check_setting_range(e, "freeze_layers", 0, layers,
+                        "the source's model has " + std::to_string(layers) + " backbone layers");
+    if (e.task.settings.value("head", "auto") == "keep" && source.card.class_names.size() != data.class_names.size())
+      throw ConfigError("task.head", "\"keep\" needs the source's " + std::to_string(source.card.class_names.size()) +
+                                         " classes, but the data has " + std::to_string(data.class_names.size()));
+    return;
+  }
+  if (source.card.class_names != data.class_names)
+    throw ConfigError(path, "the teacher (" + source.description + ") predicts the classes " +
+                                names_text(source.card.class_names) + ", but the data's are " + names_text(data.class_names) +
+                                "; distil on the data the teacher was trained for");
+  auto teacher = std::make_shared<Teacher>(source.net, data);
+  const auto layers = static_cast<std::int64_t>(teacher->layer_count());
+  const std::string why = "the teacher's model exposes " + std::to_string(layers) + " backbone layer(s)";
+  check_setting_range(e, "teacher_layer", -layers, layers - 1, why);
+  task.teacher = std::move(teacher);
+}
+
+std::optional<std::size_t> epoch_objective(const std::vector<Objective>& objectives) {
+  for (std::size_t i = 0; i < objectives.size(); ++i)
+    if (objectives[i].metric.rfind("val_", 0) == 0 || objectives[i].metric == "train_loss") return i;
+  return std::nullopt;
+}
+
+TaskOutput run_task(const TaskInput& in) {
+  const Experiment& e = *in.experiment;
+  const DataSplits& data = *in.data;
+  const TrainSettings settings = TrainSettings::read(in.settings, e.task.type);
+  TrialGeneratorScope trial_random(in.seed);
+  RunFactory factory(in, settings);
+  const CrossValidation& cv = e.task.cross_validation;
+  const auto objective = epoch_objective(e.task.objectives);
+  const std::int64_t train_rows = data.train.size();
+
+  // The pool (train rows, then valid rows) that folds split; without folds, train and valid as given.
+  Split pool;
+  std::vector<Run> runs;
+  if (cv.enabled()) {
+    pool = Split{torch::cat({data.train.x, data.valid.x}), torch::cat({data.train.y, data.valid.y})};
+    const auto folds = stratified_folds(pool.y, cv.folds, cv.seed, "task.cross_validation.folds");
+    for (std::size_t f = 0; f < folds.size(); ++f) {
+      const Split train{pool.x.index_select(0, folds[f].train), pool.y.index_select(0, folds[f].train)};
+      Run run;
+      run.training = factory.make(train, folds[f].train, derive_seed(in.seed, f + 1));
+      run.valid = Split{pool.x.index_select(0, folds[f].valid), pool.y.index_select(0, folds[f].valid)};
+      runs.push_back(std::move(run));
+    }
+  } else {
+    Run run;
+    run.training = factory.make(data.train, torch::arange(train_rows, torch::kLong), in.seed);
+    run.valid = data.valid;
+    runs.push_back(std::move(run));
+  }
+
+  for (int epoch = 1; epoch <= settings.epochs; ++epoch) {
+    for (auto& run : runs) {
+      run.train_loss = run.training->train_epoch(epoch);
+      run.valid_metrics = classification_metrics(predict_logits(*run.training->network(), run.valid.x), run.valid.y);
+    }
+    if (!objective || !in.on_epoch) continue;
+    double value = 0;
+    for (const auto& run : runs)
+      value += epoch_value(e.task.objectives[*objective].metric, run) / static_cast<double>(runs.size());
+    if (in.on_epoch(epoch, value)) {
+      TaskOutput out;
+      out.result = pruned_result(epoch, runs);
+      factory.describe(out.result.attrs);
+      return out;
+    }
+  }
+
+  TaskOutput out;
+  TrialResult& result = out.result;
+  std::vector<ClassificationMetrics> valid;
+  double train_loss = 0;
+  for (const auto& run : runs) {
+    valid.push_back(run.valid_metrics);
+    train_loss += run.train_loss / static_cast<double>(runs.size());
+  }
+  add_metrics(result.metrics, "val", mean_metrics(valid));
+  result.metrics["train_loss"] = train_loss;
+  std::shared_ptr<Network> final_net = runs.front().training->network();
+  if (cv.enabled()) {
+    json folds = json::array();
+    for (const auto& run : runs) folds.push_back(metrics_json(run.valid_metrics, run.train_loss));
+    result.attrs["folds"] = folds;
+    if (cv.refit) {
+      // One more run on all of train + valid: the model that is saved and scored on test.
+      auto refit = factory.make(pool, torch::arange(pool.size(), torch::kLong), in.seed);
+      for (int epoch = 1; epoch <= settings.epochs; ++epoch) refit->train_epoch(epoch);
+      final_net = refit->network();
+      out.network = final_net;
+      if (data.test.size() > 0)
+        add_metrics(result.metrics, "test", classification_metrics(predict_logits(*final_net, data.test.x), data.test.y));
+    } else if (data.test.size() > 0) {
+      std::vector<ClassificationMetrics> test;
+      for (const auto& run : runs)
+        test.push_back(classification_metrics(predict_logits(*run.training->network(), data.test.x), data.test.y));
+      add_metrics(result.metrics, "test", mean_metrics(test));
+    }
+  } else {
+    out.network = final_net;
+    if (data.test.size() > 0)
+      add_metrics(result.metrics, "test", classification_metrics(predict_logits(*final_net, data.test.x), data.test.y));
+  }
+  const std::int64_t parameters = parameter_count(*final_net);
+  result.attrs["parameter_count"] = parameters;
+  result.metrics["parameter_count"] = static_cast<double>(parameters);
+  result.metrics["latency_ms"] = latency_ms(*final_net, data.valid.x.slice(0, 0, 1));
+  factory.describe(result.attrs);
+  for (const auto& o : e.task.objectives) {
+    const auto it = result.metrics.find(o.metric);
+    const double v = it == result.metrics.end() ? std::nan("") : it->second;
+    if (!std::isfinite(v))
+      throw TrialFailure("objective " + o.metric + " is " + std::to_string(v) +
+                         " (undefined on this split, e.g. ROC-AUC with one class present)");
+    result.values.push_back(v);
+  }
+  result.state = TrialState::kComplete;
+  out.model_params = factory.model_params();
+  return out;
+}
+
+}  // namespace lepton::engine
