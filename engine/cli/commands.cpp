@@ -7,7 +7,9 @@
 #include "report/ranking.hpp"
 #include "report/table.hpp"
 #include "run/study.hpp"
+#include "run/tasks/task.hpp"
 #include "spec/experiment.hpp"
+#include "store/artifacts.hpp"
 #include "store/store.hpp"
 
 #include <spdlog/spdlog.h>
@@ -99,6 +101,8 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   const auto refused = std::count_if(registry.records().begin(), registry.records().end(),
                                      [](const PluginRecord& r) { return !r.loaded; });
   if (refused > 0) spdlog::warn("{} plugin(s) refused to load; `lepton plugins list` says why", refused);
+  if (const auto& source = prepared.task->source)
+    spdlog::info("{} from {} ({})", experiment.task.type == "finetune" ? "fine-tuning" : "distilling", source->description, source->folder);
   const RunSummary summary = run_study(prepared, *store, registry, options, progress, study_name);
 
   const auto all = store->trials(summary.study.id);
@@ -132,7 +136,9 @@ int run_command(const RunArgs& args) {
   const int parallel = args.parallel.value_or(experiment.search.parallel);
   Registry registry;
   registry.load_default();
+  experiment.storage = storage;  // where a source or teacher named by study is looked up
   PreparedExperiment prepared = prepare_experiment(experiment, registry);
+  prepared.artifact_dir = study_artifact_dir(storage, study);
   return execute(prepared.experiment, storage, study, trials, parallel, args, registry, prepared);
 }
 
@@ -146,7 +152,9 @@ int resume_command(const RunArgs& args) {
   store.reset();
   Registry registry;
   registry.load_default();
+  experiment.storage = args.storage;
   PreparedExperiment prepared = prepare_experiment(experiment, registry);
+  prepared.artifact_dir = study_artifact_dir(args.storage, args.study);
   return execute(prepared.experiment, args.storage, args.study, trials, parallel, args, registry, prepared);
 }
 

@@ -1,6 +1,7 @@
 // `lepton`: the command-line shell over the engine. Parses arguments (CLI11), runs one subcommand,
 // and maps errors to exit codes: 2 for bad input, 1 for anything else.
 #include "cli/commands.hpp"
+#include "cli/model_commands.hpp"
 #include "cli/result_commands.hpp"
 #include "store/store.hpp"
 
@@ -21,6 +22,8 @@ Examples:
   lepton resume --storage sqlite:///lepton.db --study breast-cancer-mlp
   lepton report --storage sqlite:///lepton.db --study breast-cancer-mlp -o report.html
   lepton export-trials --storage sqlite:///lepton.db --study breast-cancer-mlp --format optuna-journal -o study.log
+  lepton export --storage sqlite:///lepton.db --study digits-teacher --trial best -o models/teacher
+  lepton predict --model models/teacher --data data/digits.csv.gz
 
 Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db
 Plugins: the build's plugin folder, plus folders in LEPTON_PLUGIN_PATH (colon-separated).
@@ -106,6 +109,7 @@ Example:
   plugins_inspect->add_flag("--json", plugins_json, "Print one JSON document");
 
   const ResultCommands result_commands(app);  // report, compare, export-trials
+  const ModelCommands model_commands(app);    // export, predict
 
   try {
     app.parse(argc, argv);
