@@ -26,10 +26,10 @@ struct OptimizerSettings {
   double momentum = 0.9;      ///< sgd only
 };
 
-/// Adam, AdamW and SGD (with momentum) with exactly torch::optim's arithmetic, over a flat copy of
-/// the parameters: the parameters and their gradients become views into two contiguous buffers, so
-/// zeroing the gradients is one fill and a step is about eight element-wise kernels in all instead
-/// of eight per parameter tensor.
+/// Adam, AdamW and SGD (with momentum) with torch::optim's arithmetic, over a flat copy of the
+/// parameters: the parameters and their gradients become views into two contiguous buffers, so
+/// zeroing the gradients is one fill and an Adam step is one fused pass over all parameters
+/// instead of eight kernels per parameter tensor.
 class FlatOptimizer {
  public:
   /// Takes over the parameters of `groups` (each tensor once). Gradients accumulate in place into
@@ -52,7 +52,7 @@ class FlatOptimizer {
     double lr_scale;
     int first_epoch;
     std::vector<at::Tensor> params;
-    at::Tensor param, grad, exp_avg, exp_avg_sq, denom;  // this group's views of the flat buffers
+    at::Tensor param, grad, exp_avg, exp_avg_sq;  // this group's views of the flat buffers
     std::int64_t steps = 0;  // updates so far: Adam's bias correction counts per group
   };
   void update(Range& range, double lr);
