@@ -16,11 +16,7 @@
 namespace lepton::engine {
 
 TrainSettings TrainSettings::read(const json& given, const std::string& task_type) {
-  const ParamSchema& schema = task_schema(task_type);
-  auto value = [&](const std::string& name) {
-    const auto it = given.find(name);
-    return it != given.end() ? *it : schema.find(name)->default_value;
-  };
+  auto value = [&](const std::string& name) { return task_setting(task_type, given, name); };
   TrainSettings s;
   s.epochs = value("epochs").get<int>();
   s.batch_size = value("batch_size").get<std::int64_t>();
@@ -29,8 +25,36 @@ TrainSettings TrainSettings::read(const json& given, const std::string& task_typ
   s.optimizer.weight_decay = value("weight_decay").get<double>();
   s.optimizer.momentum = value("momentum").get<double>();
   s.warmup_epochs = value("warmup_epochs").get<double>();
+  s.mixup = value("mixup").get<double>();
   return s;
 }
+
+at::Tensor label_loss(const at::Tensor& logits, const Batch& batch) {
+  if (!batch.mixed()) return at::cross_entropy_loss(logits, batch.y);
+  const auto own = at::cross_entropy_loss(logits, batch.y, {}, at::Reduction::None);
+  const auto partner = at::cross_entropy_loss(logits, batch.partner_y, {}, at::Reduction::None);
+  return (batch.lambda * own + (1 - batch.lambda) * partner).mean();
+}
+
+namespace {
+
+// Mixes each sample with a random partner of its batch (Zhang et al., mixup), the weights drawn
+// from Beta(alpha, alpha) with the trial's generator.
+void mix(Batch& batch, double alpha) {
+  const auto n = batch.x.size(0);
+  const auto generator = trial_generator();
+  const auto partner = torch::randperm(n, generator, torch::kLong);
+  const auto shape = torch::full({n}, alpha, batch.x.options());
+  const auto a = at::_standard_gamma(shape, generator), b = at::_standard_gamma(shape, generator);
+  batch.lambda = a / (a + b);
+  std::vector<std::int64_t> weight_shape(static_cast<std::size_t>(batch.x.dim()), 1);
+  weight_shape[0] = n;
+  const auto weight = batch.lambda.view(weight_shape);
+  batch.x = weight * batch.x + (1 - weight) * batch.x.index_select(0, partner);
+  batch.partner_y = batch.y.index_select(0, partner);
+}
+
+}  // namespace
 
 TrainingRun::TrainingRun(std::shared_ptr<Network> net, Split train, const TrainSettings& settings,
                          std::vector<ParamGroup> groups, std::unique_ptr<LossTerms> extra)
@@ -63,10 +87,10 @@ double TrainingRun::train_epoch(int epoch) {
   std::int64_t step = 0;
   for (std::int64_t begin = 0; begin < n; begin += batch, ++step) {
     const std::int64_t end = std::min(begin + batch, n);
-    const auto xb = x.slice(0, begin, end);
-    const auto yb = y.slice(0, begin, end);
+    Batch b{x.slice(0, begin, end), y.slice(0, begin, end), begin, end};
+    if (settings_.mixup > 0) mix(b, settings_.mixup);
     optimizer_->zero_grad();
-    const auto loss = extra_ ? extra_->loss(*net_, xb, yb, begin, end) : at::cross_entropy_loss(net_->forward(xb), yb);
+    const auto loss = extra_ ? extra_->loss(*net_, b) : label_loss(net_->forward(b.x), b);
     const double value = loss.item<double>();
     if (!std::isfinite(value)) {
       std::ostringstream why;

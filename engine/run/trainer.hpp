@@ -28,10 +28,24 @@ struct TrainSettings {
   std::int64_t batch_size = 32;
   OptimizerSettings optimizer;
   double warmup_epochs = 0;  ///< linear learning-rate warm-up from 0, in epochs (fractions allowed)
+  double mixup = 0;          ///< Beta(mixup, mixup) weights for mixing each sample with another; 0: off
 
   /// Reads the settings of `task_type` (see task_schema) from fixed and searched values.
   static TrainSettings read(const json& settings, const std::string& task_type);
 };
+
+/// One training step's samples: rows [begin, end) of the epoch's order. With mixup, `x` holds the
+/// mixtures lambda * x_i + (1 - lambda) * x_j of each sample i with a partner j of the batch.
+struct Batch {
+  at::Tensor x, y;
+  std::int64_t begin = 0, end = 0;
+  at::Tensor partner_y;  ///< the partners' labels; undefined without mixup
+  at::Tensor lambda;     ///< {N} the samples' own weights; undefined without mixup
+  bool mixed() const { return lambda.defined(); }
+};
+
+/// Cross-entropy of `logits` against the batch's labels, weighted as the samples were mixed.
+at::Tensor label_loss(const at::Tensor& logits, const Batch& batch);
 
 /// Loss terms beside (or instead of) cross-entropy on the labels: distillation plugs in here.
 class LossTerms {
@@ -39,9 +53,8 @@ class LossTerms {
   virtual ~LossTerms() = default;
   /// Called before each epoch with the order in which the run visits its training rows.
   virtual void begin_epoch(const at::Tensor& order) = 0;
-  /// The loss of a batch: rows [begin, end) of this epoch's order, whose samples are `x`, `y`.
-  virtual at::Tensor loss(Network& net, const at::Tensor& x, const at::Tensor& y, std::int64_t begin,
-                          std::int64_t end) = 0;
+  /// The loss of a batch.
+  virtual at::Tensor loss(Network& net, const Batch& batch) = 0;
   /// Trainable parameters of the loss itself (a learned projection), optimized with the network.
   virtual std::vector<at::Tensor> parameters() { return {}; }
 };

@@ -143,7 +143,9 @@ constexpr const char* kTrainSettings = R"json({
   "momentum":     {"type": "float", "low": 0, "high": 0.9999, "default": 0.9,
                    "description": "momentum, for sgd"},
   "warmup_epochs": {"type": "float", "low": 0, "high": 100000, "default": 0,
-                   "description": "linear learning-rate warm-up from 0 over this many epochs"}
+                   "description": "linear learning-rate warm-up from 0 over this many epochs"},
+  "mixup":        {"type": "float", "low": 0, "high": 100, "default": 0,
+                   "description": "mixup: train on mixtures of sample pairs, weights from Beta(mixup, mixup); 0: off"}
 })json";
 
 constexpr const char* kFinetuneSettings = R"json({
@@ -191,6 +193,14 @@ const ParamSchema& task_schema(const std::string& task_type) {
   if (task_type == "finetune") return finetune;
   if (task_type == "distill") return distill;
   throw std::invalid_argument("no settings known for task type \"" + task_type + "\"");
+}
+
+const json& task_setting(const std::string& task_type, const json& settings, const std::string& name) {
+  const auto it = settings.find(name);
+  if (it != settings.end()) return *it;
+  const ParamRule* rule = task_schema(task_type).find(name);
+  if (!rule) throw std::invalid_argument("the " + task_type + " task has no setting \"" + name + "\"");
+  return rule->default_value;
 }
 
 }  // namespace lepton::engine

@@ -54,4 +54,7 @@ const std::vector<std::string>& task_types();
 /// head; "distill" adds temperature, alpha, feature_weight, teacher_layer and student_layer.
 const ParamSchema& task_schema(const std::string& task_type);
 
+/// The value of task setting `name` in `settings` (fixed and searched values), else its default.
+const json& task_setting(const std::string& task_type, const json& settings, const std::string& name);
+
 }  // namespace lepton::engine

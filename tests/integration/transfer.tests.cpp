@@ -90,6 +90,18 @@ TEST_CASE("a teacher study, export, predict, then a student distilled from the t
   CHECK(p["metrics"]["accuracy"].get<double>() > 0.85);
   const auto table = run_ok({"predict", "--model", model, "--data", kDigits, "--limit", "2"});
   CHECK_THAT(table.out, Catch::Contains("confidence") && Catch::Contains("1795 more") && Catch::Contains("accuracy"));
+  // Without the label column the file still predicts, without metrics; a file of another shape is refused.
+  const auto no_labels = run_ok({"predict", "--model", model, "--data",
+                                 dir.write("unlabelled.csv", "0,0,5,13,9,1,0,0,0,0,13,15,10,15,5,0,0,3,15,2,0,11,8,0,0,4,12,0,0,8,8,0,"
+                                                            "0,5,8,0,0,9,8,0,0,4,11,0,1,12,7,0,0,2,14,5,10,12,0,0,0,0,6,13,10,0,0,0\n")});
+  CHECK_THAT(no_labels.out, Catch::Contains("no labels, so no metrics"));
+  const auto wrong = run_lepton({"predict", "--model", model, "--data", std::string(LEPTON_DATA_DIR) + "/iris.csv"});
+  CHECK(wrong.exit_code == 2);
+  CHECK_THAT(wrong.err, Catch::Contains("--data: iris.csv has 5 columns; the model was trained on 65"));
+  const auto nothing = run_lepton({"predict", "--model", dir.file("absent"), "--data", kDigits});
+  CHECK(nothing.exit_code == 2);
+  CHECK_THAT(nothing.err, Catch::Contains("--model: no saved model at"));
+  for (const char* sub : {"export", "predict"}) CHECK_THAT(run_lepton({sub, "--help"}).out, Catch::Contains("Example"));
 
   // A 64-16-10 student learns from the best teacher, with a feature hint on one of its trials.
   const json student = experiment(

@@ -52,7 +52,7 @@ TEST_CASE("the distillation loss is alpha T^2 KL(teacher || student) + (1 - alph
   loss->begin_epoch(order);
   const auto x = data.train.x.index_select(0, order).slice(0, 5, 15);
   const auto y = data.train.y.index_select(0, order).slice(0, 5, 15);
-  const double got = loss->loss(*student, x, y, 5, 15).item<double>();
+  const double got = loss->loss(*student, Batch{x, y, 5, 15}).item<double>();
 
   const auto s_logits = student->forward(x).to(torch::kDouble);
   const auto t_logits = teacher.pool_logits().index_select(0, order).slice(0, 5, 15).to(torch::kDouble);
@@ -84,7 +84,7 @@ TEST_CASE("feature distillation trains a projection from a student layer onto a 
     REQUIRE_FALSE(projection.empty());
     loss->begin_epoch(torch::arange(32, torch::kLong));
     for (auto& p : projection) p.mutable_grad() = torch::Tensor();
-    loss->loss(*student, data.train.x.slice(0, 0, 8), data.train.y.slice(0, 0, 8), 0, 8).backward();
+    loss->loss(*student, Batch{data.train.x.slice(0, 0, 8), data.train.y.slice(0, 0, 8), 0, 8}).backward();
     CHECK(projection.front().grad().abs().sum().item<double>() > 0);  // the hint reaches the projection
   }
   CHECK(teacher.pool_features(1).size(0) == 48);  // small enough to keep: computed once
@@ -133,4 +133,18 @@ TEST_CASE("fine-tuning starts from the source's weights with a new head and froz
                     "freeze_layers 3 exceeds the 2 backbone layers of model mlp");
   CHECK_THROWS_WITH(finetune_start(source, registry.model("mlp"), "mlp", {{"hidden", 20}}, {"5", "6"}, {}, 9),
                     Catch::Contains("linear0.weight has shape [12, 64] in the source (a test source) but [20, 64] here"));
+}
+
+TEST_CASE("a mixed batch weighs each sample's label and its partner's by the mixing weight", "[tasks]") {
+  const auto logits = torch::tensor({{2.0, 0.5, -1.0}, {0.1, 0.2, 0.3}, {-1.0, 3.0, 0.0}});
+  Batch batch{torch::zeros({3, 1}), torch::tensor({0, 1, 2}, torch::kLong), 0, 3};
+  CHECK(label_loss(logits, batch).item<double>() ==
+        Approx(torch::nn::functional::cross_entropy(logits, batch.y).item<double>()));
+  batch.partner_y = torch::tensor({1, 1, 0}, torch::kLong);
+  batch.lambda = torch::tensor({1.0, 0.5, 0.25});
+  const auto ce = [&](const at::Tensor& y) {
+    return torch::nn::functional::cross_entropy(logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+  };
+  const double expected = (batch.lambda * ce(batch.y) + (1 - batch.lambda) * ce(batch.partner_y)).mean().item<double>();
+  CHECK(label_loss(logits, batch).item<double>() == Approx(expected));
 }

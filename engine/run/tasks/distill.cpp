@@ -85,8 +85,9 @@ class DistillationLoss final : public LossTerms {
     if (teacher_features_.defined()) epoch_features_ = teacher_features_.index_select(0, order);
   }
 
-  at::Tensor loss(Network& net, const at::Tensor& x, const at::Tensor& y, std::int64_t begin,
-                  std::int64_t end) override {
+  at::Tensor loss(Network& net, const Batch& batch) override {
+    const auto& x = batch.x;
+    const auto begin = batch.begin, end = batch.end;
     const bool hint = settings_.feature_weight > 0;
     std::vector<torch::Tensor> layers;
     torch::Tensor logits;
@@ -98,17 +99,17 @@ class DistillationLoss final : public LossTerms {
     }
     const double t = settings_.temperature, alpha = settings_.alpha;
     torch::Tensor total = torch::zeros({}, logits.options());
-    if (alpha < 1) total = total + (1 - alpha) * at::cross_entropy_loss(logits, y);
+    if (alpha < 1) total = total + (1 - alpha) * label_loss(logits, batch);
     if (alpha > 0) {
+      const auto teacher = batch.mixed() ? torch::log_softmax(teacher_.logits(x) / t, 1) : epoch_log_probs_.slice(0, begin, end);
       // KL(teacher || student) summed over classes, averaged over the batch ("batchmean").
-      const auto kl = at::kl_div(torch::log_softmax(logits / t, 1), epoch_log_probs_.slice(0, begin, end),
-                                 at::Reduction::Sum, /*log_target=*/true) /
+      const auto kl = at::kl_div(torch::log_softmax(logits / t, 1), teacher, at::Reduction::Sum, /*log_target=*/true) /
                       static_cast<double>(end - begin);
       total = total + alpha * t * t * kl;
     }
     if (hint) {
       torch::Tensor target;
-      if (epoch_features_.defined()) {
+      if (epoch_features_.defined() && !batch.mixed()) {
         target = epoch_features_.slice(0, begin, end);
       } else {
         torch::NoGradGuard no_grad;
@@ -132,11 +133,7 @@ class DistillationLoss final : public LossTerms {
 }  // namespace
 
 DistillSettings DistillSettings::read(const json& given) {
-  const ParamSchema& schema = task_schema("distill");
-  auto value = [&](const std::string& name) {
-    const auto it = given.find(name);
-    return it != given.end() ? *it : schema.find(name)->default_value;
-  };
+  auto value = [&](const std::string& name) { return task_setting("distill", given, name); };
   DistillSettings s;
   s.temperature = value("temperature").get<double>();
   s.alpha = value("alpha").get<double>();
@@ -181,6 +178,11 @@ at::Tensor Teacher::pool_features(std::size_t layer) const {
   }
   feature_cache_[layer] = all;
   return all;
+}
+
+at::Tensor Teacher::logits(const at::Tensor& x) const {
+  torch::NoGradGuard no_grad;
+  return net_->forward(x);
 }
 
 at::Tensor Teacher::features(const at::Tensor& x, std::size_t layer) const {

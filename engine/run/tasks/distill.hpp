@@ -38,6 +38,8 @@ class Teacher {
   at::Tensor pool_features(std::size_t layer) const;
   /// The output of backbone layer `layer` for a batch, computed now.
   at::Tensor features(const at::Tensor& x, std::size_t layer) const;
+  /// Logits for a batch, computed now (for inputs the pool does not hold, such as mixtures).
+  at::Tensor logits(const at::Tensor& x) const;
   /// Accuracy on the valid and test splits, for the study's log.
   const json& summary() const { return summary_; }
 
@@ -54,7 +56,8 @@ class Teacher {
 /// alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(student, y),
 /// plus feature_weight * MSE(projection(student layer), teacher layer) when feature_weight > 0,
 /// through a learned projection (linear, or 1x1 convolution for image features) trained with the
-/// student. `rows` {N} are the pool rows of the run's training split, in its order.
+/// student. `rows` {N} are the pool rows of the run's training split, in its order. On mixed
+/// batches (mixup) the teacher is asked about the mixtures themselves, batch by batch.
 std::unique_ptr<LossTerms> make_distillation_loss(const Teacher& teacher, const at::Tensor& rows, Network& student,
                                                   const at::Tensor& sample, const DistillSettings& settings,
                                                   std::uint64_t seed);

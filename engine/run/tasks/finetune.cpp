@@ -12,11 +12,7 @@
 namespace lepton::engine {
 
 FinetuneSettings FinetuneSettings::read(const json& given) {
-  const ParamSchema& schema = task_schema("finetune");
-  auto value = [&](const std::string& name) {
-    const auto it = given.find(name);
-    return it != given.end() ? *it : schema.find(name)->default_value;
-  };
+  auto value = [&](const std::string& name) { return task_setting("finetune", given, name); };
   FinetuneSettings s;
   s.freeze_layers = value("freeze_layers").get<int>();
   s.backbone_lr_scale = value("backbone_lr_scale").get<double>();

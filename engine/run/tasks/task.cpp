@@ -209,17 +209,22 @@ double epoch_value(const std::string& metric, const Run& run) {
   return metric == "train_loss" ? run.train_loss : metric_value(run.valid_metrics, metric.substr(metric.find('_') + 1));
 }
 
-TrialResult pruned_result(int epoch, const std::vector<Run>& runs) {
-  TrialResult pruned;
-  pruned.state = TrialState::kPruned;
+// The runs' last validation metrics and training loss, averaged over the runs (the folds).
+void add_run_metrics(const std::vector<Run>& runs, TrialResult& result) {
   std::vector<ClassificationMetrics> valid;
   double train_loss = 0;
   for (const auto& r : runs) {
     valid.push_back(r.valid_metrics);
     train_loss += r.train_loss / static_cast<double>(runs.size());
   }
-  add_metrics(pruned.metrics, "val", mean_metrics(valid));
-  pruned.metrics["train_loss"] = train_loss;
+  add_metrics(result.metrics, "val", mean_metrics(valid));
+  result.metrics["train_loss"] = train_loss;
+}
+
+TrialResult pruned_result(int epoch, const std::vector<Run>& runs) {
+  TrialResult pruned;
+  pruned.state = TrialState::kPruned;
+  add_run_metrics(runs, pruned);
   pruned.attrs["pruned_at_epoch"] = epoch;
   pruned.error = "pruned at epoch " + std::to_string(epoch);
   return pruned;
@@ -348,14 +353,7 @@ TaskOutput run_task(const TaskInput& in) {
 
   TaskOutput out;
   TrialResult& result = out.result;
-  std::vector<ClassificationMetrics> valid;
-  double train_loss = 0;
-  for (const auto& run : runs) {
-    valid.push_back(run.valid_metrics);
-    train_loss += run.train_loss / static_cast<double>(runs.size());
-  }
-  add_metrics(result.metrics, "val", mean_metrics(valid));
-  result.metrics["train_loss"] = train_loss;
+  add_run_metrics(runs, result);
   std::shared_ptr<Network> final_net = runs.front().training->network();
   if (cv.enabled()) {
     json folds = json::array();
