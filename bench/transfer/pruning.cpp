@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   for (int s = 0; s < seeds; ++s) {
     std::int64_t none_epochs = 0;
     double none_best = 0;
-    for (const json pruner : {json{{"type", "none"}}, json{{"type", "asha"}, {"min_epochs", 1}, {"reduction_factor", 3}},
+    for (const json& pruner : {json{{"type", "none"}}, json{{"type", "asha"}, {"min_epochs", 1}, {"reduction_factor", 3}},
                               json{{"type", "median"}, {"warmup_epochs", 3}, {"min_trials", 5}}}) {
       json e = digits_search(trials, epochs, 100 + static_cast<std::uint64_t>(s));
       e["name"] = "pruning-" + pruner["type"].get<std::string>() + "-" + std::to_string(s);

@@ -131,6 +131,7 @@ Example:
     if (*trials) return trials_command(trials_args);
     if (*best) return best_command(best_args);
     if (const auto code = result_commands.run()) return *code;
+    if (const auto code = model_commands.run()) return *code;
     if (*plugins) {
       if (*plugins_inspect) return plugins_inspect_command(inspect_file, plugins_json);
       return plugins_list_command(plugins_json);

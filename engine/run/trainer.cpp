@@ -87,7 +87,7 @@ double TrainingRun::train_epoch(int epoch) {
   std::int64_t step = 0;
   for (std::int64_t begin = 0; begin < n; begin += batch, ++step) {
     const std::int64_t end = std::min(begin + batch, n);
-    Batch b{x.slice(0, begin, end), y.slice(0, begin, end), begin, end};
+    Batch b{x.slice(0, begin, end), y.slice(0, begin, end), begin, end, {}, {}};
     if (settings_.mixup > 0) mix(b, settings_.mixup);
     optimizer_->zero_grad();
     const auto loss = extra_ ? extra_->loss(*net_, b) : label_loss(net_->forward(b.x), b);

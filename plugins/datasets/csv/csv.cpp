@@ -38,12 +38,12 @@ Table read_table(const std::string& file, char delimiter, const std::string& hea
   } catch (const std::exception& e) {
     throw ConfigError(path, e.what());
   }
-  if (t.rows.size() < 2) throw ConfigError(path, file + " holds " + std::to_string(t.rows.size()) + " line(s); expected a table");
+  if (t.rows.empty()) throw ConfigError(path, file + " is empty; expected a table");
   const auto& first = t.rows[0].cells;
   std::string kind = header;
   if (kind == "auto") {
     double ignored;
-    const bool sklearn = first.size() >= 2 && is_integer(first[0]) && is_integer(first[1]) &&
+    const bool sklearn = t.rows.size() >= 2 && first.size() >= 2 && is_integer(first[0]) && is_integer(first[1]) &&
                          first.size() != t.rows[1].cells.size() &&
                          std::stoll(first[1]) + 1 == static_cast<long long>(t.rows[1].cells.size());
     const bool names = std::any_of(first.begin(), first.end(), [&](const std::string& c) {
@@ -51,6 +51,8 @@ Table read_table(const std::string& file, char delimiter, const std::string& hea
     });
     kind = sklearn ? "sklearn" : names ? "names" : "none";
   }
+  // One line is a table too (a single sample to predict), when it holds data rather than a header.
+  if (kind != "none" && t.rows.size() < 2) throw ConfigError(path, file + " holds a header but no data rows");
   const std::size_t columns = kind == "none" ? first.size() : t.rows[1].cells.size();
   if (kind == "sklearn") {
     if (first.size() < 2 || !is_integer(first[0]) || !is_integer(first[1]))
