@@ -186,6 +186,19 @@ TEST_CASE("fine-tuning a digits 0-4 network on 5-9 with ten samples per class", 
   CHECK(p["scored"].get<int>() == 1797 - 901);  // the file holds 901 digits 0-4
   CHECK(p["metrics"]["accuracy"].get<double>() > 0.5);
 
+  // A source named by file: an exported model's weights.pt (its folder and model.json work alike).
+  const std::string source_model = dir.file("source-model");
+  run_ok({"export", "--storage", url, "--study", "source", "-o", source_model});
+  json from_file = target;
+  from_file["name"] = "from-file";
+  from_file["task"]["source"] = source_model + "/weights.pt";
+  from_file["search"]["trials"] = 1;
+  run_ok({"run", dir.write_json("from_file.json", from_file), "--storage", url, "--quiet"});
+  const auto from_file_trials = trials_of(url, "from-file");
+  REQUIRE(from_file_trials.size() == 1);
+  CHECK(from_file_trials[0].state == TrialState::kComplete);
+  CHECK(from_file_trials[0].values.at(0) > 0.5);
+
   // More frozen layers than the source has is refused before anything runs.
   json bad = target;
   bad["name"] = "bad";

@@ -31,8 +31,8 @@ std::string names_text(const std::vector<std::string>& names) {
   return out + (names.size() > 12 ? ", ..." : "");
 }
 
-// A saved model named by path: absolute, or relative to the working directory, then to the
-// experiment file's folder (like data files).
+// A saved model named by path (its folder, or the model.json or weights.pt file in it): absolute,
+// or relative to the working directory, then to the experiment file's folder (like data files).
 std::string resolve_model_folder(const std::string& file, const std::vector<std::string>& dirs, const std::string& path) {
   std::vector<fs::path> tried;
   if (fs::path(file).is_absolute() || dirs.empty()) {
@@ -43,7 +43,8 @@ std::string resolve_model_folder(const std::string& file, const std::vector<std:
   std::string looked;
   for (const auto& candidate : tried) {
     const auto normal = candidate.lexically_normal();
-    const auto folder = normal.filename() == kModelCardFile ? normal.parent_path() : normal;
+    const bool names_file = normal.filename() == kModelCardFile || normal.filename() == kWeightsFile;
+    const auto folder = names_file ? normal.parent_path() : normal;
     std::error_code ec;
     if (fs::is_regular_file(folder / kModelCardFile, ec)) return folder.string();
     looked += (looked.empty() ? "" : ", ") + folder.string();
