@@ -210,7 +210,7 @@ int trials_command(const QueryArgs& args) {
     }
     all.erase(std::remove_if(all.begin(), all.end(), [&](const TrialRecord& t) { return t.state != wanted; }), all.end());
   }
-  const SortKey key = sort_key(args.sort, study.objectives, all);
+  const SortKey key = sort_key(args.sort, study.objectives, all, store->study_attr(study.id, "metric_directions"));
   std::vector<TrialRecord> rows = rank(all, key);
   if (!args.top) {  // without --top, the trials that have no value follow, by number
     for (const auto& t : all)
@@ -262,7 +262,12 @@ int best_command(const QueryArgs& args) {
     std::cout << "\n";
   }
   TextTable metrics({"metric", "validation", "test"});
-  for (const char* name : {"accuracy", "precision", "recall", "f1", "roc_auc", "loss"}) {
+  std::vector<std::string> names{"accuracy", "precision", "recall", "f1", "roc_auc", "loss"};
+  for (const auto& [metric, value] : best->metrics) {  // then the metric plugins' ones
+    const std::string name = metric.substr(metric.find('_') + 1);
+    if (metric.rfind("val_", 0) == 0 && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  for (const auto& name : names) {
     auto value = [&](const std::string& split) {
       const auto it = best->metrics.find(split + "_" + name);
       return it == best->metrics.end() ? std::string("-") : format_number(it->second);
@@ -271,63 +276,6 @@ int best_command(const QueryArgs& args) {
   }
   metrics.print(std::cout);
   return 0;
-}
-
-int plugins_list_command(bool as_json) {
-  Registry registry;
-  registry.load_default();
-  json out = json::array();
-  TextTable table({"kind", "name", "version", "status", "description", "file"});
-  for (const auto& r : registry.records()) {
-    const std::string description = r.manifest.is_object() ? r.manifest.value("description", "") : "";
-    table.add_row({r.kind.empty() ? "?" : r.kind, r.name.empty() ? "?" : r.name, r.version.empty() ? "-" : r.version,
-                   r.loaded ? "ok" : "refused", description, std::filesystem::path(r.file).filename().string()});
-    out.push_back({{"kind", r.kind},
-                   {"name", r.name},
-                   {"version", r.version},
-                   {"loaded", r.loaded},
-                   {"error", r.error},
-                   {"file", r.file},
-                   {"description", description}});
-  }
-  if (as_json) {
-    std::cout << json{{"search_path", Registry::default_search_path()}, {"plugins", out}}.dump(2) << std::endl;
-    return 0;
-  }
-  std::cout << "Plugin folders searched:";
-  for (const auto& folder : Registry::default_search_path()) std::cout << "\n  " << folder;
-  std::cout << "\n\n";
-  if (table.empty()) {
-    std::cout << "no plugins found" << std::endl;
-    return 0;
-  }
-  table.print(std::cout);
-  bool header = false;
-  for (const auto& r : registry.records()) {
-    if (r.loaded) continue;
-    if (!header) std::cout << "\nRefused:\n";
-    header = true;
-    std::cout << "  " << r.error << "\n";
-  }
-  return 0;
-}
-
-int plugins_inspect_command(const std::string& file, bool as_json) {
-  if (!std::filesystem::is_regular_file(file)) throw ConfigError("FILE", "no such plugin file: " + file);
-  Registry registry;
-  const PluginRecord& r = registry.load_file(file);
-  json out = {{"file", r.file},        {"kind", r.kind},          {"name", r.name},
-              {"version", r.version},  {"abi", kAbiVersion},      {"fingerprint", r.fingerprint},
-              {"loaded", r.loaded},    {"error", r.error},        {"manifest", r.manifest}};
-  if (as_json) {
-    std::cout << out.dump(2) << std::endl;
-  } else {
-    std::cout << "file         " << r.file << "\nkind         " << r.kind << "\nname         " << r.name
-              << "\nversion      " << r.version << "\nfingerprint  " << r.fingerprint << "\nstatus       "
-              << (r.loaded ? "ok" : "refused: " + r.error) << "\n";
-    if (r.manifest.is_object()) std::cout << "manifest\n" << r.manifest.dump(2) << "\n";
-  }
-  return r.loaded ? 0 : 2;
 }
 
 }  // namespace lepton::cli

@@ -26,7 +26,7 @@ Examples:
   lepton predict --model models/teacher --data data/digits.csv.gz
 
 Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db
-Plugins: the build's plugin folder, plus folders in LEPTON_PLUGIN_PATH (colon-separated).
+Plugins: the build's plugin folder, plus folders (or domain packs) in LEPTON_PLUGIN_PATH (colon-separated).
 Exit codes: 0 success, 2 bad input (message on stderr), 1 other failures.)";
 
 }  // namespace
@@ -97,16 +97,48 @@ Example:
   best->add_option("--study", best_args.study, "Study name")->required();
   best->add_flag("--json", best_args.json, "Print one JSON object: number, state, values, params, metrics");
 
-  auto* plugins = app.add_subcommand("plugins", "List and inspect plugins");
+  auto* plugins = app.add_subcommand("plugins", "List, inspect and check plugins");
   plugins->require_subcommand(0, 1);
   bool plugins_json = false;
   plugins->add_flag("--json", plugins_json, "Print one JSON document");
-  auto* plugins_list = plugins->add_subcommand("list", "Every plugin found, with its status (the default)");
+  plugins->footer(R"(
+Examples:
+  lepton plugins                                   # every plugin and pack found, with origin and status
+  lepton plugins inspect build/lib/lepton/plugins/mlp.so
+  lepton plugins check build/lib/lepton/plugins    # the conformance kit on every plugin there
+  LEPTON_PLUGIN_PATH=build/packs lepton plugins list)");
+  auto* plugins_list = plugins->add_subcommand("list", "Every plugin and pack found, with origin and status (the default)");
   plugins_list->add_flag("--json", plugins_json, "Print one JSON document");
   std::string inspect_file;
-  auto* plugins_inspect = plugins->add_subcommand("inspect", "Load one plugin file and print its identity and manifest");
-  plugins_inspect->add_option("FILE", inspect_file, "The plugin library (.so)")->required();
+  auto* plugins_inspect = plugins->add_subcommand(
+      "inspect", "Print a plugin file's identity, build fingerprint and manifest without running its code");
+  plugins_inspect->add_option("FILE", inspect_file, "The plugin library (.so) or its manifest (.plugin.json)")->required();
   plugins_inspect->add_flag("--json", plugins_json, "Print one JSON document");
+  plugins_inspect->footer(R"(
+Reads the build stamp LEPTON_PLUGIN writes into the library and the manifest beside it, and says
+whether this engine would load it (ABI and fingerprint). Exit code 2 when it would refuse it.)");
+  std::vector<std::string> check_files;
+  std::string check_config;
+  auto* plugins_check = plugins->add_subcommand("check", "Drive plugins through their contract (the conformance kit)");
+  plugins_check->add_option("FILE", check_files, "Plugin libraries, or folders of them")->required();
+  plugins_check->add_option("--config", check_config,
+                            "JSON object (or @file) merged over the manifest's \"conformance\" settings, e.g. "
+                            "'{\"config\": {\"path\": \"data/iris.csv\"}}' for a dataset");
+  plugins_check->add_flag("--json", plugins_json, "Print one JSON document");
+  plugins_check->footer(R"(
+Checks, by kind (each PASS or FAIL with the reason):
+  searcher  creates from its options, rejects unknown options, proposals inside the space and
+            conditions respected over random spaces, deterministic for a seed, resume equivalence
+  model     builds for input shapes, output shape, features and head compose, a training step
+            lowers the loss, parameter groups present, replace_head, deterministic, defaults accepted
+  dataset   loads its example configuration, shapes and types, split sizes add up, no overlap
+            between splits, labels in range, features finite, deterministic for a seed
+  metric    computes every declared metric, deterministic, order-independent, perfect predictions best
+The manifest's "conformance" object gives the settings: "options" (searcher, metric), "params" and
+"input_shapes" (model), "config" (dataset), "classes" (metric). Exit code 0 when every check passes.
+Examples:
+  lepton plugins check build/lib/lepton/plugins/random.so
+  lepton plugins check my_dataset.so --config '{"config": {"path": "data/mine.csv"}}')");
 
   const ResultCommands result_commands(app);  // report, compare, export-trials
   const ModelCommands model_commands(app);    // export, predict
@@ -134,6 +166,7 @@ Example:
     if (const auto code = model_commands.run()) return *code;
     if (*plugins) {
       if (*plugins_inspect) return plugins_inspect_command(inspect_file, plugins_json);
+      if (*plugins_check) return plugins_check_command(check_files, check_config, plugins_json);
       return plugins_list_command(plugins_json);
     }
   } catch (const lepton::ConfigError& e) {

@@ -95,7 +95,7 @@ int export_command(const ModelExportArgs& args) {
 int predict_command(const PredictArgs& args) {
   Registry registry;
   registry.load_default();
-  const Predictions p = predict_file(args.model, args.data, registry);
+  const lepton::engine::Predictions p = predict_file(args.model, args.data, registry);
   const auto n = p.predicted.size(0);
   const auto shown = std::min<std::int64_t>(n, args.limit ? std::max<long long>(0, *args.limit) : n);
   const auto confidence = std::get<0>(p.probabilities.max(1)).contiguous();

@@ -22,6 +22,7 @@ struct Registry::Entry {
   std::unique_ptr<Model> model;
   std::unique_ptr<Dataset> dataset;
   SearcherFactory searcher;
+  MetricFactory metric;
 };
 
 // Receives what one plugin registers, and checks it registers exactly one object of its kind.
@@ -40,7 +41,11 @@ class Registry::Collector final : public Registrar {
     accept(PluginKind::kDataset);
     entry.dataset = std::move(dataset);
   }
-  bool complete() const { return added_ == 1 && (entry.searcher || entry.model || entry.dataset); }
+  void add_metric(MetricFactory factory) override {
+    accept(PluginKind::kMetric);
+    entry.metric = std::move(factory);
+  }
+  bool complete() const { return added_ == 1 && (entry.searcher || entry.model || entry.dataset || entry.metric); }
   Entry entry;
 
  private:
@@ -56,32 +61,85 @@ class Registry::Collector final : public Registrar {
 Registry::Registry() = default;
 Registry::~Registry() = default;
 
-std::vector<std::string> Registry::default_search_path() {
-  std::vector<std::string> folders;
+std::vector<PluginFolder> Registry::default_folders() {
+  std::vector<PluginFolder> folders;
   // The engine library sits in <prefix>/lib (build tree: build/lib); plugins in lib/lepton/plugins.
   const fs::path engine_dir = boost::dll::this_line_location().parent_path();
-  folders.push_back((engine_dir / "lepton" / "plugins").lexically_normal().string());
+  std::error_code ec;
+  const bool build_tree = fs::exists(engine_dir.parent_path() / "CMakeCache.txt", ec);
+  folders.push_back({(engine_dir / "lepton" / "plugins").lexically_normal().string(), build_tree ? "build" : "installed"});
   if (const char* extra = std::getenv("LEPTON_PLUGIN_PATH")) {
     std::stringstream list(extra);
     std::string folder;
     while (std::getline(list, folder, ':'))
-      if (!folder.empty()) folders.push_back(fs::absolute(folder).lexically_normal().string());
+      if (!folder.empty()) folders.push_back({fs::absolute(folder).lexically_normal().string(), "LEPTON_PLUGIN_PATH"});
   }
   return folders;
 }
 
-void Registry::load_default() {
-  for (const auto& folder : default_search_path()) load_folder(folder);
+std::vector<std::string> Registry::default_search_path() {
+  std::vector<std::string> paths;
+  for (const auto& folder : default_folders()) paths.push_back(folder.path);
+  return paths;
 }
 
-void Registry::load_folder(const std::string& folder) {
+void Registry::load_default() {
+  for (const auto& folder : default_folders()) load_folder(folder.path, folder.origin);
+}
+
+void Registry::load_folder(const std::string& folder, const std::string& origin) {
   std::error_code ec;
   if (!fs::is_directory(folder, ec)) return;
+  if (fs::is_regular_file(fs::path(folder) / "pack.json", ec)) return load_pack(folder);
+  load_libraries(folder, origin);
+  std::vector<fs::path> packs;
+  for (const auto& item : fs::directory_iterator(folder, ec))
+    if (item.is_directory(ec) && fs::is_regular_file(item.path() / "pack.json", ec)) packs.push_back(item.path());
+  std::sort(packs.begin(), packs.end());
+  for (const auto& pack : packs) load_pack(pack.string());
+}
+
+void Registry::load_libraries(const std::string& folder, const std::string& origin) {
+  std::error_code ec;
   std::vector<fs::path> libraries;
   for (const auto& item : fs::directory_iterator(folder, ec))
     if (item.path().extension() == ".so" && item.is_regular_file(ec)) libraries.push_back(item.path());
   std::sort(libraries.begin(), libraries.end());
-  for (const auto& library : libraries) load_file(library.string());
+  for (const auto& library : libraries) load_file(library.string(), origin);
+}
+
+void Registry::load_pack(const std::string& folder) {
+  const std::string path = fs::absolute(folder).lexically_normal().string();
+  for (const auto& known : packs_)
+    if (known.folder == path) return;  // named twice in the search path
+  PackRecord pack;
+  pack.folder = path;
+  const fs::path manifest = fs::path(path) / "pack.json";
+  try {
+    std::ifstream in(manifest);
+    const json document = json::parse(in);
+    ConfigObject cfg(document, manifest.string());
+    pack.name = cfg.required<std::string>("name");
+    pack.version = cfg.required<std::string>("version");
+    pack.description = cfg.optional<std::string>("description", "");
+    pack.plugins = cfg.optional<json>("plugins", json::array()).get<std::vector<std::string>>();
+    pack.experiments = cfg.optional<json>("experiments", json::array()).get<std::vector<std::string>>();
+    cfg.allow({"data", "homepage", "license"});
+    cfg.finish();
+  } catch (const std::exception& e) {
+    pack.error = std::string("pack ") + path + ": " + e.what();
+    if (pack.name.empty()) pack.name = fs::path(path).filename().string();
+  }
+  const std::size_t first = records_.size();
+  load_libraries(path, "pack " + pack.name);
+  for (const auto& promised : pack.plugins) {
+    const bool found = std::any_of(records_.begin() + static_cast<std::ptrdiff_t>(first), records_.end(),
+                                   [&](const PluginRecord& r) { return r.name == promised; });
+    if (!found && pack.error.empty())
+      pack.error = "pack " + pack.name + ": its manifest lists plugin \"" + promised + "\", but " + path +
+                   " holds no library that provides it; build the pack (cmake --build) or copy the plugin there";
+  }
+  packs_.push_back(std::move(pack));
 }
 
 namespace {
@@ -99,6 +157,16 @@ json read_manifest(const fs::path& library, std::string& error) {
   }
 }
 
+std::string abi_mismatch(const std::string& label, std::uint32_t plugin_abi) {
+  return label + ": built for ABI " + std::to_string(plugin_abi) + ", engine has ABI " + std::to_string(kAbiVersion) +
+         "; rebuild the plugin against this Lepton SDK";
+}
+
+std::string fingerprint_mismatch(const std::string& label, const std::string& fingerprint) {
+  return label + ": built with \"" + fingerprint + "\", engine built with \"" + engine_build_fingerprint() +
+         "\"; rebuild the plugin with the same compiler and LibTorch";
+}
+
 std::string dlopen_error(const std::string& file) {
   // Boost.DLL clears dlerror(); a second attempt recovers the loader's own explanation.
   void* handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -110,12 +178,77 @@ std::string dlopen_error(const std::string& file) {
   return message ? message : "unknown loader error";
 }
 
+// The checks of a record against its manifest, from the stamp or from the loaded library.
+std::string manifest_problem(const PluginRecord& record, const std::string& label) {
+  if (record.kind == "metric" && record.metrics.empty())
+    return label + ": a metric plugin's manifest must declare its metrics, e.g. \"metrics\": "
+                   "{\"sensitivity\": {\"direction\": \"maximize\"}} in " +
+           fs::path(record.file).replace_extension(".plugin.json").filename().string();
+  if (!record.manifest.is_object()) return "";
+  for (const char* key : {"name", "kind", "version"}) {
+    const std::string expected = key == std::string("name") ? record.name
+                                 : key == std::string("kind") ? record.kind
+                                                              : record.version;
+    const json value = record.manifest.value(key, json());
+    if (value != expected)
+      return label + ": its manifest says " + key + " " + value.dump() + ", the library says \"" + expected + "\"";
+  }
+  // Stamped by lepton_add_plugin(); a manifest copied from another build would mislead `inspect`.
+  if (record.manifest.contains("abi") && record.manifest["abi"] != record.abi)
+    return label + ": its manifest says abi " + record.manifest["abi"].dump() + ", the library says " +
+           std::to_string(record.abi) + "; the manifest is from another build";
+  if (record.manifest.contains("fingerprint") && record.manifest["fingerprint"] != record.fingerprint)
+    return label + ": its manifest says fingerprint " + record.manifest["fingerprint"].dump() + ", the library says \"" +
+           record.fingerprint + "\"; the manifest is from another build";
+  return "";
+}
+
 }  // namespace
 
-const PluginRecord& Registry::load_file(const std::string& file) {
-  records_.emplace_back();
-  PluginRecord& record = records_.back();
+PluginRecord Registry::describe(const std::string& file, const std::string& origin) {
+  PluginRecord record;
   record.file = fs::absolute(file).lexically_normal().string();
+  record.origin = origin;
+  const std::string label = "plugin " + fs::path(file).filename().string();
+  std::string manifest_error;
+  record.manifest = read_manifest(record.file, manifest_error);
+  if (!manifest_error.empty()) {
+    record.error = label + ": " + manifest_error;
+    return record;
+  }
+  try {
+    if (record.manifest.is_object() && record.manifest.contains("parameters"))
+      record.parameters = ParamSchema::parse(record.manifest["parameters"], "parameters");
+    if (record.manifest.is_object() && record.manifest.contains("metrics"))
+      record.metrics = parse_declared_metrics(record.manifest["metrics"], "metrics");
+  } catch (const ConfigError& e) {
+    record.error = label + ": manifest: " + e.what();
+    return record;
+  }
+  // The build stamp answers the ABI and fingerprint checks before any of the plugin's code runs
+  // (loading a library runs its static initializers, which may need another LibTorch).
+  if (const auto stamp = read_stamp(record.file)) {
+    record.stamped = true;
+    record.abi = stamp->abi;
+    record.kind = stamp->kind;
+    record.name = stamp->name;
+    record.version = stamp->version;
+    record.fingerprint = stamp->fingerprint;
+    if (stamp->abi != kAbiVersion) {
+      record.error = abi_mismatch(label, stamp->abi);
+    } else if (stamp->fingerprint != engine_build_fingerprint()) {
+      record.error = fingerprint_mismatch(label, stamp->fingerprint);
+    } else {
+      record.error = manifest_problem(record, label);
+    }
+  }
+  return record;
+}
+
+const PluginRecord& Registry::load_file(const std::string& file, const std::string& origin) {
+  records_.push_back(describe(file, origin));
+  PluginRecord& record = records_.back();
+  if (!record.error.empty()) return record;
   const std::string label = "plugin " + fs::path(file).filename().string();
   auto refuse = [&](const std::string& why) -> const PluginRecord& {
     record.error = why;
@@ -137,19 +270,14 @@ const PluginRecord& Registry::load_file(const std::string& file) {
   const PluginInfo* info = entry_point();
   if (info == nullptr) return refuse(label + ": lepton_plugin_info returned null");
   // The first two fields are the same in every ABI version, so they are safe to read first.
-  if (info->abi_version != kAbiVersion) {
-    return refuse(label + ": built for ABI " + std::to_string(info->abi_version) + ", engine has ABI " +
-                  std::to_string(kAbiVersion) + "; rebuild the plugin against this Lepton SDK");
-  }
+  record.abi = info->abi_version;
+  if (info->abi_version != kAbiVersion) return refuse(abi_mismatch(label, info->abi_version));
   if (info->struct_size != sizeof(PluginInfo)) {
     return refuse(label + ": plugin info is " + std::to_string(info->struct_size) + " bytes, engine expects " +
                   std::to_string(sizeof(PluginInfo)) + "; rebuild the plugin against this Lepton SDK");
   }
   record.fingerprint = info->build_fingerprint ? info->build_fingerprint : "";
-  if (record.fingerprint != engine_build_fingerprint()) {
-    return refuse(label + ": built with \"" + record.fingerprint + "\", engine built with \"" +
-                  engine_build_fingerprint() + "\"; rebuild the plugin with the same compiler and LibTorch");
-  }
+  if (record.fingerprint != engine_build_fingerprint()) return refuse(fingerprint_mismatch(label, record.fingerprint));
   const auto kind = static_cast<PluginKind>(info->kind);
   if (std::string(to_string(kind)) == "unknown")
     return refuse(label + ": unknown plugin kind " + std::to_string(info->kind));
@@ -157,28 +285,7 @@ const PluginRecord& Registry::load_file(const std::string& file) {
   record.name = info->name ? info->name : "";
   record.version = info->version ? info->version : "";
   if (record.name.empty()) return refuse(label + ": the plugin has no name");
-
-  std::string manifest_error;
-  record.manifest = read_manifest(record.file, manifest_error);
-  if (!manifest_error.empty()) return refuse(label + ": " + manifest_error);
-  if (record.manifest.is_object()) {
-    for (const char* key : {"name", "kind", "version"}) {
-      const std::string expected = key == std::string("name") ? record.name
-                                   : key == std::string("kind") ? record.kind
-                                                                : record.version;
-      const json value = record.manifest.value(key, json());
-      if (value != expected)
-        return refuse(label + ": its manifest says " + key + " " + value.dump() + ", the library says \"" +
-                      expected + "\"");
-    }
-    if (record.manifest.contains("parameters")) {
-      try {
-        record.parameters = ParamSchema::parse(record.manifest["parameters"], "parameters");
-      } catch (const ConfigError& e) {
-        return refuse(label + ": manifest: " + e.what());
-      }
-    }
-  }
+  if (const std::string problem = manifest_problem(record, label); !problem.empty()) return refuse(problem);
 
   if (const Entry* existing = find(kind, record.name)) {
     return refuse(label + ": " + record.kind + " \"" + record.name + "\" is already provided by " + existing->file +
@@ -233,6 +340,12 @@ const SearcherFactory& Registry::searcher(const std::string& name) const {
   const Entry* e = find(PluginKind::kSearcher, name);
   if (!e) throw std::logic_error("searcher plugin " + name + " is not loaded");
   return e->searcher;
+}
+
+const MetricFactory& Registry::metric(const std::string& name) const {
+  const Entry* e = find(PluginKind::kMetric, name);
+  if (!e) throw std::logic_error("metric plugin " + name + " is not loaded");
+  return e->metric;
 }
 
 }  // namespace lepton::engine

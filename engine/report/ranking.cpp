@@ -7,7 +7,7 @@
 namespace lepton::engine {
 
 SortKey sort_key(const std::string& name, const std::vector<Objective>& objectives,
-                 const std::vector<TrialRecord>& trials) {
+                 const std::vector<TrialRecord>& trials, const json& metric_directions) {
   SortKey key;
   if (name.empty()) {
     key.direction = objectives.at(0).direction;
@@ -32,6 +32,11 @@ SortKey sort_key(const std::string& name, const std::vector<Objective>& objectiv
   }
   key.metric = name;
   key.direction = default_direction(name);
+  const auto split_free = [](const std::string& m) { return m.substr(m.find('_') + 1); };
+  for (const auto& o : objectives)
+    if (split_free(o.metric) == split_free(name)) key.direction = o.direction;
+  if (metric_directions.is_object() && metric_directions.contains(name))
+    key.direction = metric_directions[name] == "minimize" ? Direction::kMinimize : Direction::kMaximize;
   return key;
 }
 

@@ -18,9 +18,12 @@ struct SortKey {
 };
 
 /// The key for `--sort NAME`: an objective's metric sorts by that objective; another metric by
-/// its value, losses ascending. Throws ConfigError when no trial has that metric.
+/// its value, in the direction `metric_directions` (the study's "metric_directions" attribute,
+/// from metric plugins' manifests) gives, else its objective's for the other split (test_x like
+/// val_x), else losses ascending and the rest descending. Throws ConfigError when no trial has
+/// that metric.
 SortKey sort_key(const std::string& name, const std::vector<Objective>& objectives,
-                 const std::vector<TrialRecord>& trials);
+                 const std::vector<TrialRecord>& trials, const json& metric_directions = json());
 
 /// The value a trial has for `key`, or NaN.
 double sort_value(const TrialRecord& trial, const SortKey& key);

@@ -26,29 +26,6 @@ struct Counts {
 };
 }  // namespace
 
-double roc_auc(const std::vector<double>& scores, const std::vector<bool>& positive) {
-  const std::size_t n = scores.size();
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] < scores[b]; });
-  // Sum of the positives' ranks, with tied scores sharing their average rank.
-  double rank_sum = 0, positives = 0;
-  for (std::size_t i = 0; i < n;) {
-    std::size_t j = i;
-    while (j < n && scores[order[j]] == scores[order[i]]) ++j;
-    const double average_rank = (static_cast<double>(i + j - 1) / 2.0) + 1.0;
-    for (std::size_t k = i; k < j; ++k)
-      if (positive[order[k]]) {
-        rank_sum += average_rank;
-        positives += 1;
-      }
-    i = j;
-  }
-  const double negatives = static_cast<double>(n) - positives;
-  if (positives == 0 || negatives == 0) return kNaN;
-  return (rank_sum - positives * (positives + 1) / 2.0) / (positives * negatives);
-}
-
 ClassificationMetrics classification_metrics(const at::Tensor& logits, const at::Tensor& labels) {
   if (logits.dim() != 2 || labels.dim() != 1 || logits.size(0) != labels.size(0))
     throw std::invalid_argument("metrics need logits {N, C} and labels {N}");

@@ -1,6 +1,8 @@
 // Classification metrics on held-out data: accuracy, precision, recall, F1, ROC-AUC and loss.
 #pragma once
 
+#include <lepton/metric.hpp>
+
 #include <ATen/core/Tensor.h>
 
 #include <map>
@@ -18,8 +20,8 @@ struct ClassificationMetrics {
 /// Computes the metrics from logits {N, C} and labels {N}.
 ClassificationMetrics classification_metrics(const at::Tensor& logits, const at::Tensor& labels);
 
-/// Area under the ROC curve of `scores` for `positive` (Mann-Whitney statistic, ties count half).
-double roc_auc(const std::vector<double>& scores, const std::vector<bool>& positive);
+/// Area under the ROC curve (the SDK's, which metric plugins use too).
+using lepton::roc_auc;
 
 /// Adds `m` to `out` as "<prefix>_accuracy", "<prefix>_precision", ... .
 void add_metrics(std::map<std::string, double>& out, const std::string& prefix, const ClassificationMetrics& m);

@@ -3,6 +3,7 @@
 #include "run/study.hpp"
 
 #include "run/history.hpp"
+#include "run/metric_setup.hpp"
 #include "run/pruners.hpp"
 #include "run/tasks/task.hpp"
 #include "run/trial_runner.hpp"
@@ -105,6 +106,7 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
   if (data->train.size() == 0 || data->valid.size() == 0)
     throw ConfigError(e.dataset.path + ".split", "the train and valid splits must both hold samples");
   bind_task_data(*resources, e, *data);
+  out.scoring = bind_metrics(experiment, registry, *data);
 
   // Creating the searcher once checks its options before anything is stored.
   SearcherSetup setup{e.search.space, {}, e.search.seed, e.search.options, nullptr};
@@ -343,6 +345,8 @@ RunSummary run_study(const PreparedExperiment& prepared, Store& store, const Reg
                                      "`lepton resume` to continue this one as it was");
   }
   store.set_study_attr(study.id, "trials", options.trials);
+  if (prepared.scoring && !prepared.scoring->plugins().empty())
+    store.set_study_attr(study.id, "metric_directions", metric_directions(*prepared.scoring));
   StudyRun run(prepared, store, registry, progress, study, options, evaluator);
   RunSummary summary;
   summary.started = run.run();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "plugins/registry.hpp"
+#include "run/scoring.hpp"
 #include "spec/experiment.hpp"
 #include "store/store.hpp"
 
@@ -28,6 +29,8 @@ struct PreparedExperiment {
   std::shared_ptr<const TaskResources> task;
   /// Where COMPLETE trials save their models (trial-N/ inside); empty: not saved.
   std::string artifact_dir;
+  /// The built-in metrics plus the experiment's metric plugins.
+  std::shared_ptr<const Scoring> scoring;
 };
 
 /// Resolves plugins, checks every parameter against its owner's schema, loads the data and checks

@@ -30,9 +30,11 @@ TrainSettings TrainSettings::read(const json& given, const std::string& task_typ
 }
 
 at::Tensor label_loss(const at::Tensor& logits, const Batch& batch) {
-  if (!batch.mixed()) return at::cross_entropy_loss(logits, batch.y);
-  const auto own = at::cross_entropy_loss(logits, batch.y, {}, at::Reduction::None);
-  const auto partner = at::cross_entropy_loss(logits, batch.partner_y, {}, at::Reduction::None);
+  const c10::optional<at::Tensor> weight = batch.class_weight.defined() ? c10::optional<at::Tensor>(batch.class_weight)
+                                                                        : c10::nullopt;
+  if (!batch.mixed()) return at::cross_entropy_loss(logits, batch.y, weight);
+  const auto own = at::cross_entropy_loss(logits, batch.y, weight, at::Reduction::None);
+  const auto partner = at::cross_entropy_loss(logits, batch.partner_y, weight, at::Reduction::None);
   return (batch.lambda * own + (1 - batch.lambda) * partner).mean();
 }
 
@@ -87,7 +89,7 @@ double TrainingRun::train_epoch(int epoch) {
   std::int64_t step = 0;
   for (std::int64_t begin = 0; begin < n; begin += batch, ++step) {
     const std::int64_t end = std::min(begin + batch, n);
-    Batch b{x.slice(0, begin, end), y.slice(0, begin, end), begin, end, {}, {}};
+    Batch b{x.slice(0, begin, end), y.slice(0, begin, end), begin, end, {}, {}, settings_.class_weight};
     if (settings_.mixup > 0) mix(b, settings_.mixup);
     optimizer_->zero_grad();
     const auto loss = extra_ ? extra_->loss(*net_, b) : label_loss(net_->forward(b.x), b);

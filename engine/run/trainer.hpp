@@ -29,6 +29,7 @@ struct TrainSettings {
   OptimizerSettings optimizer;
   double warmup_epochs = 0;  ///< linear learning-rate warm-up from 0, in epochs (fractions allowed)
   double mixup = 0;          ///< Beta(mixup, mixup) weights for mixing each sample with another; 0: off
+  at::Tensor class_weight;   ///< {classes} loss weight per class (`class_weight`, needs the data); undefined: none
 
   /// Reads the settings of `task_type` (see task_schema) from fixed and searched values.
   static TrainSettings read(const json& settings, const std::string& task_type);
@@ -41,10 +42,11 @@ struct Batch {
   std::int64_t begin = 0, end = 0;
   at::Tensor partner_y;  ///< the partners' labels; undefined without mixup
   at::Tensor lambda;     ///< {N} the samples' own weights; undefined without mixup
+  at::Tensor class_weight;  ///< {classes} loss weight per class; undefined: all 1
   bool mixed() const { return lambda.defined(); }
 };
 
-/// Cross-entropy of `logits` against the batch's labels, weighted as the samples were mixed.
+/// Cross-entropy of `logits` against the batch's labels, weighted by class and as the samples were mixed.
 at::Tensor label_loss(const at::Tensor& logits, const Batch& batch);
 
 /// Loss terms beside (or instead of) cross-entropy on the labels: distillation plugs in here.

@@ -56,6 +56,7 @@ TrialResult run_trial(const PreparedExperiment& prepared, const Registry& regist
     input.resources = prepared.task.get();
     input.model = &registry.model(prepared.model_plugin);
     input.model_name = prepared.model_plugin;
+    input.scoring = prepared.scoring.get();
     input.seed = trial.seed;
     input.settings = e.task.settings;
     input.model_params = e.model.config;

@@ -37,7 +37,9 @@ PluginSection parse_plugin_section(const ConfigObject& root, const std::string& 
   return out;  // the plugin checks the other keys itself
 }
 
-Objective parse_objective(const json& value, const std::string& path) {
+// `plugin_metrics`: the experiment names metric plugins, so other "val_" names may be theirs
+// (prepare_experiment() checks them against the plugins' manifests).
+Objective parse_objective(const json& value, const std::string& path, bool plugin_metrics) {
   ConfigObject cfg(value, path);
   Objective out;
   std::vector<std::string> allowed;
@@ -50,7 +52,10 @@ Objective parse_objective(const json& value, const std::string& path) {
                                                  "\" would tune on the test split; optimize \"val_" +
                                                  metric.substr(5) + "\" and read the test metrics afterwards");
   }
-  out.metric = cfg.one_of("metric", allowed, std::nullopt);
+  const bool plugin_metric = plugin_metrics && metric.rfind("val_", 0) == 0 && metric.size() > 4 &&
+                             std::find(allowed.begin(), allowed.end(), metric) == allowed.end();
+  out.metric = plugin_metric ? metric : cfg.one_of("metric", allowed, std::nullopt);
+  out.direction_given = cfg.has("direction");
   const std::string direction =
       cfg.one_of("direction", {"maximize", "minimize"}, std::string(to_string(default_direction(out.metric))));
   out.direction = direction == "minimize" ? Direction::kMinimize : Direction::kMaximize;
@@ -91,7 +96,21 @@ ModelSource parse_model_source(const ConfigObject& task, const std::string& key)
   return out;
 }
 
-TaskSection parse_task(const ConfigObject& root) {
+// "balanced", "none", or explicit weights: {"class name": weight, ...} or [weight per class].
+void check_class_weight(const json& value, const std::string& path) {
+  if (value.is_string() || !(value.is_object() || value.is_array()))
+    return check_value(*task_schema("train").find("class_weight"), value, path);
+  if (value.empty()) throw ConfigError(path, "expected at least one class weight");
+  const bool by_name = value.is_object();
+  std::size_t i = 0;
+  for (const auto& item : value.items()) {
+    const std::string item_path = by_name ? join_path(path, item.key()) : path + "[" + std::to_string(i++) + "]";
+    const double w = convert<double>(item.value(), item_path);
+    if (!(w > 0)) throw ConfigError(item_path, "class weights must be positive, got " + item.value().dump());
+  }
+}
+
+TaskSection parse_task(const ConfigObject& root, bool plugin_metrics) {
   ConfigObject cfg = root.object("task");
   TaskSection out;
   out.type = cfg.one_of("type", task_types(), std::string("train"));
@@ -109,14 +128,19 @@ TaskSection parse_task(const ConfigObject& root) {
   if (objective.is_array()) {
     if (objective.empty()) throw ConfigError(objective_path, "expected at least one objective");
     for (std::size_t i = 0; i < objective.size(); ++i)
-      out.objectives.push_back(parse_objective(objective[i], objective_path + "[" + std::to_string(i) + "]"));
+      out.objectives.push_back(
+          parse_objective(objective[i], objective_path + "[" + std::to_string(i) + "]", plugin_metrics));
   } else {
-    out.objectives.push_back(parse_objective(objective, objective_path));
+    out.objectives.push_back(parse_objective(objective, objective_path, plugin_metrics));
   }
   const ParamSchema& schema = task_schema(out.type);
   for (const auto& rule : schema.rules()) {
     if (!cfg.has(rule.name)) continue;
-    check_value(rule, cfg.raw(rule.name), cfg.path_of(rule.name));
+    if (rule.name == "class_weight") {
+      check_class_weight(cfg.raw(rule.name), cfg.path_of(rule.name));
+    } else {
+      check_value(rule, cfg.raw(rule.name), cfg.path_of(rule.name));
+    }
     out.settings[rule.name] = cfg.raw(rule.name);
   }
   cfg.finish();
@@ -136,7 +160,48 @@ SearchSection parse_search(const ConfigObject& root) {
   return out;
 }
 
+std::vector<PluginSection> parse_metric_sections(const ConfigObject& root) {
+  std::vector<PluginSection> out;
+  if (!root.has("metrics")) return out;
+  const json& metrics = root.raw("metrics");
+  const std::string path = root.path_of("metrics");
+  if (!metrics.is_array())
+    throw ConfigError(path, "expected an array of metric plugins, e.g. [{\"plugin\": \"clinical\"}], got " +
+                                describe_json(metrics));
+  for (std::size_t i = 0; i < metrics.size(); ++i) {
+    ConfigObject section(metrics[i], path + "[" + std::to_string(i) + "]");
+    PluginSection plugin;
+    plugin.path = section.path();
+    plugin.plugin = section.required<std::string>("plugin");
+    if (plugin.plugin.empty()) throw ConfigError(section.path_of("plugin"), "expected a plugin name");
+    for (const auto& other : out)
+      if (other.plugin == plugin.plugin)
+        throw ConfigError(section.path_of("plugin"), "metric plugin \"" + plugin.plugin + "\" is already listed at " +
+                                                         other.path + "; list each once");
+    plugin.config = section.value();
+    plugin.config.erase("plugin");
+    out.push_back(std::move(plugin));
+  }
+  return out;
+}
+
+// The domain pack an experiment file belongs to: the nearest folder above it holding pack.json.
+std::string pack_folder_of(const std::filesystem::path& experiment_folder) {
+  std::filesystem::path folder = experiment_folder;
+  for (int up = 0; up < 3 && !folder.empty(); ++up, folder = folder.parent_path()) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(folder / "pack.json", ec)) return folder.string();
+    if (folder == folder.root_path()) break;
+  }
+  return "";
+}
+
 }  // namespace
+
+bool is_builtin_metric(const std::string& metric) {
+  const auto& all = known_metrics();
+  return metric == "parameter_count" || metric == "latency_ms" || std::find(all.begin(), all.end(), metric) != all.end();
+}
 
 Direction default_direction(const std::string& metric) {
   const bool loss = metric.size() >= 4 && metric.compare(metric.size() - 4, 4, "loss") == 0;
@@ -154,7 +219,8 @@ Experiment parse_experiment(const json& document, std::vector<std::string> data_
   e.description = root.optional<std::string>("description", "");
   e.dataset = parse_plugin_section(root, "dataset");
   if (e.dataset.config.contains("subset")) e.subset = DataSubset::parse(e.dataset.config["subset"], "dataset.subset");
-  e.task = parse_task(root);
+  e.metrics = parse_metric_sections(root);
+  e.task = parse_task(root, !e.metrics.empty());
   // A fine-tuned network is the source's: its model section is optional (it may change dropout, say).
   if (e.task.type == "finetune" && !root.has("model")) {
     e.model.path = "model";
@@ -205,13 +271,16 @@ Experiment load_experiment(const std::string& file) {
     throw ConfigError("", "line " + std::to_string(line) + ", column " + std::to_string(column) +
                               ": invalid JSON: " + reason);
   }
-  const std::string folder = fs::absolute(fs::path(file)).parent_path().lexically_normal().string();
-  return parse_experiment(document, {fs::current_path().string(), folder});
+  const fs::path folder = fs::absolute(fs::path(file)).parent_path().lexically_normal();
+  std::vector<std::string> data_dirs{fs::current_path().string(), folder.string()};
+  if (const std::string pack = pack_folder_of(folder); !pack.empty() && pack != folder.string()) data_dirs.push_back(pack);
+  return parse_experiment(document, std::move(data_dirs));
 }
 
 std::string first_difference(const Experiment& a, const Experiment& b) {
   if (a.dataset.plugin != b.dataset.plugin || a.dataset.config != b.dataset.config) return "dataset";
   if (a.model.plugin != b.model.plugin || a.model.config != b.model.config) return "model";
+  if (a.document.value("metrics", json()) != b.document.value("metrics", json())) return "metrics";
   if (a.document.value("task", json()) != b.document.value("task", json())) return "task";
   if (a.search.searcher != b.search.searcher) return "search.searcher";
   if (a.search.seed != b.search.seed) return "search.seed";

@@ -19,6 +19,8 @@ namespace lepton::engine {
 struct Objective {
   std::string metric;  ///< e.g. "val_accuracy"
   Direction direction = Direction::kMaximize;
+  /// False when the file left the direction out: a metric plugin's manifest then decides it.
+  bool direction_given = true;
 };
 
 /// A plugin named in the experiment, with the rest of its section as its configuration.
@@ -41,7 +43,9 @@ struct ModelSource {
 /// The `task` section.
 struct TaskSection {
   std::string type = "train";      ///< "train", "finetune" or "distill"
-  json settings = json::object();  ///< fixed trainer settings (epochs, batch_size, optimizer, lr, ...)
+  json settings = json::object();  ///< fixed trainer settings (epochs, batch_size, optimizer, lr, class_weight, ...)
+  /// One per objective. Names that are not built-in metrics must be declared by a metric plugin of
+  /// the experiment's `metrics`; prepare_experiment() checks them.
   std::vector<Objective> objectives;
   std::optional<ModelSource> source;  ///< finetune: `source`; distill: `teacher`
   CrossValidation cross_validation;   ///< `cross_validation`: k folds over train + valid
@@ -63,6 +67,7 @@ struct Experiment {
   std::string description;
   PluginSection dataset;
   PluginSection model;
+  std::vector<PluginSection> metrics;   ///< metric plugins, `"metrics": [{"plugin": "clinical", ...}]`
   TaskSection task;
   SearchSection search;
   DataSubset subset;                    ///< `dataset.subset`, applied by the engine to any dataset plugin
@@ -79,7 +84,8 @@ inline constexpr const char* kDefaultStorage = "sqlite:///lepton.db";
 Experiment parse_experiment(const json& document, std::vector<std::string> data_dirs);
 
 /// Reads and validates an experiment file. Relative data files are looked up in the working
-/// directory, then in the file's folder. Syntax errors give the line and column.
+/// directory, then in the file's folder, then (for an experiment inside a domain pack) in the
+/// pack's folder. Syntax errors give the line and column.
 Experiment load_experiment(const std::string& file);
 
 /// The parts of two experiments that decide a study's results (data, model, task, space, searcher,
@@ -89,5 +95,8 @@ std::string first_difference(const Experiment& a, const Experiment& b);
 /// The canonical name of a metric's default direction: losses, parameter_count and latency_ms are
 /// minimized, the rest maximized.
 Direction default_direction(const std::string& metric);
+
+/// Whether `metric` names a built-in metric (val_*, test_*, train_loss, parameter_count, latency_ms).
+bool is_builtin_metric(const std::string& metric);
 
 }  // namespace lepton::engine

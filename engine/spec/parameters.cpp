@@ -76,6 +76,26 @@ json ParamSchema::to_json() const {
   return out;
 }
 
+std::vector<DeclaredMetric> parse_declared_metrics(const json& metrics, const std::string& source) {
+  ConfigObject all(metrics, source);
+  std::vector<DeclaredMetric> out;
+  for (const auto& item : metrics.items()) {
+    ConfigObject cfg = all.object(item.key());
+    DeclaredMetric m;
+    m.name = item.key();
+    const bool word = !m.name.empty() && std::all_of(m.name.begin(), m.name.end(), [](char c) {
+      return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+    });
+    if (!word) throw ConfigError(cfg.path(), "metric names are lower-case letters, digits and '_'");
+    m.direction = cfg.one_of("direction", {"maximize", "minimize"}, std::nullopt) == "minimize" ? Direction::kMinimize
+                                                                                                : Direction::kMaximize;
+    m.description = cfg.optional<std::string>("description", "");
+    cfg.finish();
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
 void check_value(const ParamRule& rule, const json& value, const std::string& path) {
   if (rule.type == "bool") {
     convert<bool>(value, path);
@@ -145,7 +165,9 @@ constexpr const char* kTrainSettings = R"json({
   "warmup_epochs": {"type": "float", "low": 0, "high": 100000, "default": 0,
                    "description": "linear learning-rate warm-up from 0 over this many epochs"},
   "mixup":        {"type": "float", "low": 0, "high": 100, "default": 0,
-                   "description": "mixup: train on mixtures of sample pairs, weights from Beta(mixup, mixup); 0: off"}
+                   "description": "mixup: train on mixtures of sample pairs, weights from Beta(mixup, mixup); 0: off"},
+  "class_weight": {"type": "categorical", "choices": ["none", "balanced"], "default": "none",
+                   "description": "loss weight per class: \"balanced\" (inverse class frequency in the training split), or explicit weights {\"class name\": w, ...} or [w, ...]"}
 })json";
 
 constexpr const char* kFinetuneSettings = R"json({

@@ -3,6 +3,7 @@
 
 #include <lepton/config.hpp>
 #include <lepton/search_space.hpp>
+#include <lepton/searcher.hpp>
 
 #include <optional>
 #include <string>
@@ -38,6 +39,16 @@ class ParamSchema {
  private:
   std::vector<ParamRule> rules_;
 };
+
+/// A metric a plugin declares in its manifest: `"metrics": {"sensitivity": {"direction": ...}}`.
+struct DeclaredMetric {
+  std::string name;  ///< without the split prefix, e.g. "sensitivity"
+  Direction direction = Direction::kMaximize;
+  std::string description;
+};
+
+/// Reads a metric plugin manifest's "metrics" object; throws ConfigError at `source` naming what is wrong.
+std::vector<DeclaredMetric> parse_declared_metrics(const json& metrics, const std::string& source);
 
 /// Throws ConfigError at `path` when `value` is not acceptable for `rule`.
 void check_value(const ParamRule& rule, const json& value, const std::string& path);

@@ -1,34 +1,61 @@
-# lepton_add_plugin(): everything a plugin's CMakeLists needs, for first-party and third-party plugins.
+# lepton_add_plugin() and lepton_add_pack(): everything a plugin's or a pack's CMakeLists needs, for
+# first-party and third-party plugins alike.
 #
-#   lepton_add_plugin(<name> KIND <searcher|model|dataset> SOURCES <files...>
-#                     [MANIFEST <file>] [LIBRARIES <targets...>] [OUTPUT_DIRECTORY <dir>])
+#   lepton_add_plugin(<name> KIND <searcher|model|dataset|metric> SOURCES <files...>
+#                     [MANIFEST <file>] [LIBRARIES <targets...>] [OUTPUT_DIRECTORY <dir>] [PACK <pack>])
 #
 # Builds <name>.so (a MODULE library, hidden visibility, only the LEPTON_PLUGIN entry exported) and
-# copies its manifest (default: <name>.plugin.json beside the CMakeLists) next to it, so the folder
-# is ready for LEPTON_PLUGIN_PATH. The output folder is OUTPUT_DIRECTORY, else
-# LEPTON_PLUGIN_OUTPUT_DIRECTORY, else <build>/plugins.
+# writes its manifest (default: <name>.plugin.json beside the CMakeLists) next to it, stamped with
+# the ABI version and build fingerprint read from the built library, so that `lepton plugins
+# inspect` and the loader can judge it without running it. The folder is then ready for
+# LEPTON_PLUGIN_PATH. The output folder is OUTPUT_DIRECTORY, else the folder of PACK (see
+# lepton_add_pack), else LEPTON_PLUGIN_OUTPUT_DIRECTORY, else <build>/plugins. When
+# LEPTON_PLUGIN_INSTALL_DIR is set, `cmake --install` puts the plugin and its manifest there.
+#
+#   lepton_add_pack(<name> [MANIFEST <pack.json>] [EXPERIMENTS <files...>] [DATA <files...>]
+#                   [FILES <files...>] [OUTPUT_DIRECTORY <dir>])
+#
+# Lays out a domain pack: <dir>/<name>/ with pack.json, experiments/, data/ and FILES (a README),
+# ready for LEPTON_PLUGIN_PATH; plugins join it with lepton_add_plugin(... PACK <name>). The parent
+# folder is OUTPUT_DIRECTORY, else LEPTON_PACK_OUTPUT_DIRECTORY, else <build>/packs. When
+# LEPTON_PACK_INSTALL_DIR is set, the pack is installed to <that>/<name>.
+#
+#   lepton_add_plugin_check(<plugin> [CONFIG <json>])
+#
+# Adds a CTest test that runs `lepton plugins check` (the conformance kit) on the plugin.
 include_guard(GLOBAL)
 
+set(_LEPTON_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+
+# Resolves a manifest argument (default: `default_name` beside the calling CMakeLists), checks it
+# exists, and returns its absolute path in `out` and its text in `out_text`.
+function(_lepton_read_manifest caller given default_name out out_text)
+  if(NOT given)
+    set(given "${CMAKE_CURRENT_SOURCE_DIR}/${default_name}")
+  endif()
+  get_filename_component(given "${given}" ABSOLUTE)
+  if(NOT EXISTS "${given}")
+    message(FATAL_ERROR "${caller}: manifest ${given} not found; write one with at least name, version and description")
+  endif()
+  file(READ "${given}" text)
+  # Configure again when the manifest changes, so edits reach the build folder.
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${given}")
+  set(${out} "${given}" PARENT_SCOPE)
+  set(${out_text} "${text}" PARENT_SCOPE)
+endfunction()
+
 function(lepton_add_plugin name)
-  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "KIND;MANIFEST;OUTPUT_DIRECTORY" "SOURCES;LIBRARIES")
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "KIND;MANIFEST;OUTPUT_DIRECTORY;PACK" "SOURCES;LIBRARIES")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "lepton_add_plugin(${name}): unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
-  if(NOT ARG_KIND MATCHES "^(searcher|model|dataset)$")
-    message(FATAL_ERROR "lepton_add_plugin(${name}): KIND must be searcher, model or dataset, got '${ARG_KIND}'")
+  if(NOT ARG_KIND MATCHES "^(searcher|model|dataset|metric)$")
+    message(FATAL_ERROR "lepton_add_plugin(${name}): KIND must be searcher, model, dataset or metric, got '${ARG_KIND}'")
   endif()
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "lepton_add_plugin(${name}): SOURCES is required")
   endif()
-  if(NOT ARG_MANIFEST)
-    set(ARG_MANIFEST "${CMAKE_CURRENT_SOURCE_DIR}/${name}.plugin.json")
-  endif()
-  get_filename_component(ARG_MANIFEST "${ARG_MANIFEST}" ABSOLUTE)
-  if(NOT EXISTS "${ARG_MANIFEST}")
-    message(FATAL_ERROR "lepton_add_plugin(${name}): manifest ${ARG_MANIFEST} not found; "
-                        "write one with at least name, kind, version and description")
-  endif()
-  file(READ "${ARG_MANIFEST}" manifest_text)
+  _lepton_read_manifest("lepton_add_plugin(${name})" "${ARG_MANIFEST}" "${name}.plugin.json" ARG_MANIFEST manifest_text)
   string(JSON manifest_kind ERROR_VARIABLE manifest_error GET "${manifest_text}" kind)
   if(manifest_error)
     message(FATAL_ERROR "lepton_add_plugin(${name}): ${ARG_MANIFEST}: ${manifest_error}")
@@ -37,8 +64,15 @@ function(lepton_add_plugin name)
     message(FATAL_ERROR "lepton_add_plugin(${name}): ${ARG_MANIFEST} says kind '${manifest_kind}', "
                         "but KIND is '${ARG_KIND}'")
   endif()
-
   set(output_dir "${ARG_OUTPUT_DIRECTORY}")
+  set(install_dir "${LEPTON_PLUGIN_INSTALL_DIR}")
+  if(NOT output_dir AND ARG_PACK)
+    get_property(output_dir GLOBAL PROPERTY LEPTON_PACK_${ARG_PACK}_DIR)
+    get_property(install_dir GLOBAL PROPERTY LEPTON_PACK_${ARG_PACK}_INSTALL_DIR)
+    if(NOT output_dir)
+      message(FATAL_ERROR "lepton_add_plugin(${name}): no pack '${ARG_PACK}'; call lepton_add_pack(${ARG_PACK} ...) first")
+    endif()
+  endif()
   if(NOT output_dir)
     set(output_dir "${LEPTON_PLUGIN_OUTPUT_DIRECTORY}")
   endif()
@@ -47,6 +81,7 @@ function(lepton_add_plugin name)
   endif()
 
   add_library(${name} MODULE ${ARG_SOURCES})
+  set_property(GLOBAL APPEND PROPERTY LEPTON_PLUGIN_TARGETS ${name})
   target_link_libraries(${name} PRIVATE Lepton::sdk ${ARG_LIBRARIES})
   set_target_properties(${name} PROPERTIES
     PREFIX ""
@@ -58,10 +93,68 @@ function(lepton_add_plugin name)
   # Fail at link time, not at load time, when a symbol is missing.
   target_link_options(${name} PRIVATE "LINKER:--no-undefined")
   add_custom_command(TARGET ${name} POST_BUILD
-    COMMAND "${CMAKE_COMMAND}" -E copy_if_different "${ARG_MANIFEST}" "${output_dir}/${name}.plugin.json"
+    COMMAND "${CMAKE_COMMAND}" -DLIBRARY=$<TARGET_FILE:${name}> -DMANIFEST=${ARG_MANIFEST}
+            -DOUTPUT=${output_dir}/${name}.plugin.json -P "${_LEPTON_CMAKE_DIR}/LeptonStampManifest.cmake"
     VERBATIM)
-  if(LEPTON_PLUGIN_INSTALL_DIR)
-    install(TARGETS ${name} LIBRARY DESTINATION "${LEPTON_PLUGIN_INSTALL_DIR}")
-    install(FILES "${ARG_MANIFEST}" DESTINATION "${LEPTON_PLUGIN_INSTALL_DIR}" RENAME "${name}.plugin.json")
+  if(install_dir)
+    install(TARGETS ${name} LIBRARY DESTINATION "${install_dir}")
+    install(FILES "${output_dir}/${name}.plugin.json" DESTINATION "${install_dir}")
   endif()
+endfunction()
+
+function(lepton_add_pack name)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "MANIFEST;OUTPUT_DIRECTORY" "EXPERIMENTS;DATA;FILES")
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "lepton_add_pack(${name}): unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  _lepton_read_manifest("lepton_add_pack(${name})" "${ARG_MANIFEST}" "pack.json" ARG_MANIFEST manifest_text)
+  string(JSON manifest_name ERROR_VARIABLE manifest_error GET "${manifest_text}" name)
+  if(manifest_error OR NOT manifest_name STREQUAL name)
+    message(FATAL_ERROR "lepton_add_pack(${name}): ${ARG_MANIFEST} must have \"name\": \"${name}\" ${manifest_error}")
+  endif()
+  set(parent "${ARG_OUTPUT_DIRECTORY}")
+  if(NOT parent)
+    set(parent "${LEPTON_PACK_OUTPUT_DIRECTORY}")
+  endif()
+  if(NOT parent)
+    set(parent "${CMAKE_BINARY_DIR}/packs")
+  endif()
+  set(dir "${parent}/${name}")
+  configure_file("${ARG_MANIFEST}" "${dir}/pack.json" COPYONLY)
+  foreach(group IN ITEMS EXPERIMENTS DATA FILES)
+    if(group STREQUAL "EXPERIMENTS")
+      set(subdir "experiments/")
+    elseif(group STREQUAL "DATA")
+      set(subdir "data/")
+    else()
+      set(subdir "")
+    endif()
+    foreach(file IN LISTS ARG_${group})
+      get_filename_component(file "${file}" ABSOLUTE)
+      get_filename_component(file_name "${file}" NAME)
+      configure_file("${file}" "${dir}/${subdir}${file_name}" COPYONLY)
+    endforeach()
+  endforeach()
+  set_property(GLOBAL PROPERTY LEPTON_PACK_${name}_DIR "${dir}")
+  if(LEPTON_PACK_INSTALL_DIR)
+    set_property(GLOBAL PROPERTY LEPTON_PACK_${name}_INSTALL_DIR "${LEPTON_PACK_INSTALL_DIR}/${name}")
+    install(DIRECTORY "${dir}/" DESTINATION "${LEPTON_PACK_INSTALL_DIR}/${name}" FILES_MATCHING
+            PATTERN "*.json" PATTERN "*.md" PATTERN "*.csv" PATTERN "*.arff" PATTERN "*.gz")
+  endif()
+endfunction()
+
+function(lepton_add_plugin_check plugin)
+  cmake_parse_arguments(PARSE_ARGV 1 ARG "" "CONFIG" "")
+  if(TARGET Lepton::lepton)
+    set(lepton_exe Lepton::lepton)
+  else()
+    set(lepton_exe lepton)
+  endif()
+  set(extra)
+  if(ARG_CONFIG)
+    set(extra --config "${ARG_CONFIG}")
+  endif()
+  add_test(NAME "lepton plugins check ${plugin}"
+           COMMAND ${lepton_exe} plugins check $<TARGET_FILE:${plugin}> ${extra}
+           WORKING_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}")
 endfunction()

@@ -74,6 +74,16 @@ std::optional<std::string> closest_match(const std::string& word, const std::vec
   return best;
 }
 
+ConfigError unknown_name_error(const std::string& path, const std::string& what, const std::string& name,
+                               const std::vector<std::string>& known) {
+  std::string message = "no " + what + " \"" + name + "\"";
+  if (auto near = closest_match(name, known)) message += " (did you mean \"" + *near + "\"?)";
+  std::string list;
+  for (std::size_t i = 0; i < known.size() && i < 12; ++i) list += (i ? ", " : "") + known[i];
+  if (known.size() > 12) list += ", ...";
+  return ConfigError(path, message + "; " + what + (what.back() == 's' ? "es: " : "s: ") + (list.empty() ? "none" : list));
+}
+
 template <>
 bool convert<bool>(const json& value, const std::string& path) {
   if (!value.is_boolean()) throw ConfigError(path, "expected true or false, got " + describe_json(value));
@@ -182,7 +192,7 @@ void ConfigObject::finish() const {
     const std::vector<std::string> known(known_.begin(), known_.end());
     std::string message = "unknown key";
     if (auto near = closest_match(item.key(), known)) message += " (did you mean \"" + *near + "\"?)";
-    message += "; expected one of: " + join(known);
+    message += known.empty() ? std::string("; this section takes no keys") : "; expected one of: " + join(known);
     throw ConfigError(path_of(item.key()), message);
   }
 }

@@ -32,6 +32,7 @@ const char* to_string(PluginKind kind) {
     case PluginKind::kSearcher: return "searcher";
     case PluginKind::kModel: return "model";
     case PluginKind::kDataset: return "dataset";
+    case PluginKind::kMetric: return "metric";
   }
   return "unknown";
 }

@@ -27,6 +27,9 @@ TEST_CASE("finish() rejects unknown keys and suggests the closest known one", "[
   cfg.optional<double>("learning_rate", 0.01);
   CHECK_THROWS_WITH(cfg.finish(),
                     "task.lerning_rate: unknown key (did you mean \"learning_rate\"?); expected one of: epochs, learning_rate");
+  // A section that takes no keys says so instead of listing nothing.
+  ConfigObject empty(json::parse(R"({"depth": 2})"), "search.options");
+  CHECK_THROWS_WITH(empty.finish(), "search.options.depth: unknown key; this section takes no keys");
 }
 
 TEST_CASE("a non-object is refused at construction", "[config]") {

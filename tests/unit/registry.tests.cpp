@@ -41,7 +41,8 @@ TEST_CASE("each broken plugin is refused with a precise reason", "[registry]") {
         "plugin no_entry.so: no entry point lepton_plugin_info; it is not a Lepton plugin (declare one with "
         "LEPTON_PLUGIN(kind, name, version) from <lepton/plugin.hpp>)");
   CHECK(load_error(fixture("wrong_abi")) ==
-        "plugin wrong_abi.so: built for ABI 999, engine has ABI 2; rebuild the plugin against this Lepton SDK");
+        "plugin wrong_abi.so: built for ABI 999, engine has ABI " + std::to_string(lepton::kAbiVersion) +
+            "; rebuild the plugin against this Lepton SDK");
   CHECK_THAT(load_error(fixture("wrong_size")),
              Catch::Matches("plugin wrong_size\\.so: plugin info is [0-9]+ bytes, engine expects [0-9]+; rebuild.*"));
   CHECK(load_error(fixture("wrong_fingerprint")) ==

@@ -5,6 +5,7 @@
 #include "data/folds.hpp"
 #include "data/subset.hpp"
 #include "report/ranking.hpp"
+#include "run/class_weights.hpp"
 #include "run/metrics.hpp"
 #include "run/model_stats.hpp"
 #include "run/tasks/distill.hpp"
@@ -16,6 +17,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 
 namespace lepton::engine {
 
@@ -117,26 +119,20 @@ void check_setting_range(const Experiment& e, const std::string& name, std::int6
   }
 }
 
-ClassificationMetrics mean_metrics(const std::vector<ClassificationMetrics>& all) {
-  ClassificationMetrics m;
-  const double n = static_cast<double>(all.size());
-  for (const auto& x : all) {
-    m.accuracy += x.accuracy / n;
-    m.precision += x.precision / n;
-    m.recall += x.recall / n;
-    m.f1 += x.f1 / n;
-    m.roc_auc += x.roc_auc / n;
-    m.loss += x.loss / n;
-  }
-  return m;
+using Metrics = std::map<std::string, double>;
+
+// Each metric's mean over the runs (the folds).
+Metrics mean_metrics(const std::vector<Metrics>& all) {
+  Metrics mean;
+  for (const auto& m : all)
+    for (const auto& [name, value] : m) mean[name] += value / static_cast<double>(all.size());
+  return mean;
 }
 
-json metrics_json(const ClassificationMetrics& m, double train_loss) {
-  std::map<std::string, double> out;
-  add_metrics(out, "val", m);
-  out["train_loss"] = train_loss;
+json metrics_json(Metrics m, double train_loss) {
+  m["train_loss"] = train_loss;
   json j = json::object();
-  for (const auto& [k, v] : out) j[k] = std::isfinite(v) ? json(v) : json(nullptr);
+  for (const auto& [k, v] : m) j[k] = std::isfinite(v) ? json(v) : json(nullptr);
   return j;
 }
 
@@ -145,7 +141,7 @@ struct Run {
   std::unique_ptr<TrainingRun> training;
   Split valid;
   double train_loss = 0;
-  ClassificationMetrics valid_metrics;
+  Metrics valid_metrics;  ///< "val_<metric>": the built-in metrics and the experiment's metric plugins'
 };
 
 // Makes the training runs of one trial the way its task type wants them.
@@ -207,18 +203,18 @@ class RunFactory {
 };
 
 double epoch_value(const std::string& metric, const Run& run) {
-  return metric == "train_loss" ? run.train_loss : metric_value(run.valid_metrics, metric.substr(metric.find('_') + 1));
+  return metric == "train_loss" ? run.train_loss : run.valid_metrics.at(metric);
 }
 
 // The runs' last validation metrics and training loss, averaged over the runs (the folds).
 void add_run_metrics(const std::vector<Run>& runs, TrialResult& result) {
-  std::vector<ClassificationMetrics> valid;
+  std::vector<Metrics> valid;
   double train_loss = 0;
   for (const auto& r : runs) {
     valid.push_back(r.valid_metrics);
     train_loss += r.train_loss / static_cast<double>(runs.size());
   }
-  add_metrics(result.metrics, "val", mean_metrics(valid));
+  for (const auto& [name, value] : mean_metrics(valid)) result.metrics[name] = value;
   result.metrics["train_loss"] = train_loss;
 }
 
@@ -308,7 +304,13 @@ std::optional<std::size_t> epoch_objective(const std::vector<Objective>& objecti
 TaskOutput run_task(const TaskInput& in) {
   const Experiment& e = *in.experiment;
   const DataSplits& data = *in.data;
-  const TrainSettings settings = TrainSettings::read(in.settings, e.task.type);
+  TrainSettings settings = TrainSettings::read(in.settings, e.task.type);
+  settings.class_weight = class_weights(in.settings.value("class_weight", json("none")), data);
+  const Scoring builtin_only;
+  const Scoring& scoring = in.scoring ? *in.scoring : builtin_only;
+  auto score = [&](Network& net, const Split& split, const char* prefix) {
+    return scoring.score(predict_logits(net, split.x), split, prefix);
+  };
   TrialGeneratorScope trial_random(in.seed);
   RunFactory factory(in, settings);
   const CrossValidation& cv = e.task.cross_validation;
@@ -320,12 +322,15 @@ TaskOutput run_task(const TaskInput& in) {
   std::vector<Run> runs;
   if (cv.enabled()) {
     pool = Split{torch::cat({data.train.x, data.valid.x}), torch::cat({data.train.y, data.valid.y})};
+    if (data.train.outcome.defined() && data.valid.outcome.defined())
+      pool.outcome = torch::cat({data.train.outcome, data.valid.outcome});
     const auto folds = stratified_folds(pool.y, cv.folds, cv.seed, "task.cross_validation.folds");
     for (std::size_t f = 0; f < folds.size(); ++f) {
       const Split train{pool.x.index_select(0, folds[f].train), pool.y.index_select(0, folds[f].train)};
       Run run;
       run.training = factory.make(train, folds[f].train, derive_seed(in.seed, f + 1));
       run.valid = Split{pool.x.index_select(0, folds[f].valid), pool.y.index_select(0, folds[f].valid)};
+      if (pool.outcome.defined()) run.valid.outcome = pool.outcome.index_select(0, folds[f].valid);
       runs.push_back(std::move(run));
     }
   } else {
@@ -338,7 +343,7 @@ TaskOutput run_task(const TaskInput& in) {
   for (int epoch = 1; epoch <= settings.epochs; ++epoch) {
     for (auto& run : runs) {
       run.train_loss = run.training->train_epoch(epoch);
-      run.valid_metrics = classification_metrics(predict_logits(*run.training->network(), run.valid.x), run.valid.y);
+      run.valid_metrics = score(*run.training->network(), run.valid, "val");
     }
     if (!objective || !in.on_epoch) continue;
     double value = 0;
@@ -366,18 +371,15 @@ TaskOutput run_task(const TaskInput& in) {
       for (int epoch = 1; epoch <= settings.epochs; ++epoch) refit->train_epoch(epoch);
       final_net = refit->network();
       out.network = final_net;
-      if (data.test.size() > 0)
-        add_metrics(result.metrics, "test", classification_metrics(predict_logits(*final_net, data.test.x), data.test.y));
+      if (data.test.size() > 0) result.metrics.merge(score(*final_net, data.test, "test"));
     } else if (data.test.size() > 0) {
-      std::vector<ClassificationMetrics> test;
-      for (const auto& run : runs)
-        test.push_back(classification_metrics(predict_logits(*run.training->network(), data.test.x), data.test.y));
-      add_metrics(result.metrics, "test", mean_metrics(test));
+      std::vector<Metrics> test;
+      for (const auto& run : runs) test.push_back(score(*run.training->network(), data.test, "test"));
+      result.metrics.merge(mean_metrics(test));
     }
   } else {
     out.network = final_net;
-    if (data.test.size() > 0)
-      add_metrics(result.metrics, "test", classification_metrics(predict_logits(*final_net, data.test.x), data.test.y));
+    if (data.test.size() > 0) result.metrics.merge(score(*final_net, data.test, "test"));
   }
   const std::int64_t parameters = parameter_count(*final_net);
   result.attrs["parameter_count"] = parameters;

@@ -3,6 +3,7 @@
 
 #include "plugins/registry.hpp"
 #include "run/checkpoint.hpp"
+#include "run/scoring.hpp"
 #include "run/trainer.hpp"
 #include "spec/experiment.hpp"
 #include "store/store.hpp"
@@ -66,6 +67,7 @@ struct TaskInput {
   std::string model_name;
   json settings = json::object();      ///< trainer settings: fixed, overlaid by searched
   json model_params = json::object();  ///< model parameters: fixed, overlaid by searched
+  const Scoring* scoring = nullptr;    ///< the experiment's metric plugins; null: built-in metrics only
   std::uint64_t seed = 0;
   /// Called after each epoch with the epoch objective's value; returning true stops the trial
   /// there (PRUNED, attrs.pruned_at_epoch).

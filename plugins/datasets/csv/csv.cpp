@@ -3,6 +3,7 @@
 #include "csv_reader.hpp"
 
 #include <lepton/lepton.hpp>
+#include <lepton/splits.hpp>
 
 #include <torch/torch.h>
 
@@ -86,13 +87,7 @@ std::size_t column_index(const Table& t, const json& which, const std::string& p
   if (!which.is_string()) throw ConfigError(path, "expected a column name or index, got " + lepton::describe_json(which));
   const auto name = which.get<std::string>();
   const auto it = std::find(t.names.begin(), t.names.end(), name);
-  if (it == t.names.end()) {
-    std::string message = "no column \"" + name + "\"";
-    if (auto near = lepton::closest_match(name, t.names)) message += " (did you mean \"" + *near + "\"?)";
-    std::string list;
-    for (std::size_t i = 0; i < t.names.size() && i < 12; ++i) list += (i ? ", " : "") + t.names[i];
-    throw ConfigError(path, message + "; columns: " + list + (t.names.size() > 12 ? ", ..." : ""));
-  }
+  if (it == t.names.end()) throw lepton::unknown_name_error(path, "column", name, t.names);
   return static_cast<std::size_t>(it - t.names.begin());
 }
 
@@ -163,21 +158,7 @@ class CsvDataset final : public lepton::Dataset {
     const double scale = cfg.optional<double>("scale", 1.0);
     const bool standardize = cfg.optional<bool>("standardize", false);
 
-    double valid = 0.2, test = 0.2;
-    std::uint64_t seed = 0;
-    bool stratify = true;
-    if (cfg.has("split")) {
-      ConfigObject split = cfg.object("split");
-      valid = split.number_in("valid", 0.0, 0.9, 0.2);
-      test = split.number_in("test", 0.0, 0.9, 0.2);
-      seed = static_cast<std::uint64_t>(split.integer_in("seed", 0, INT64_MAX, 0));
-      stratify = split.optional<bool>("stratify", true);
-      split.finish();
-      if (valid + test >= 0.95)
-        throw ConfigError(split.path(), "valid + test must leave samples to train on; got valid " + std::to_string(valid) +
-                                            " + test " + std::to_string(test));
-      if (valid <= 0) throw ConfigError(split.path_of("valid"), "the search scores trials on the valid split; it needs a fraction > 0");
-    }
+    const lepton::SplitOptions split = lepton::SplitOptions::read(cfg);
 
     const Table t = read_table(file, delimiter[0], header, request.predict ? "--data" : cfg.path_of("path"));
     const std::string file_name = std::filesystem::path(file).filename().string();
@@ -237,22 +218,14 @@ class CsvDataset final : public lepton::Dataset {
     for (std::size_t r = 0; r < labels.size(); ++r) labels[r] = class_index.at(raw_labels[r]);
     const auto y = torch::tensor(labels, torch::kLong);
 
-    const auto parts = lepton::split_indices(labels, static_cast<std::int64_t>(classes.size()), valid, test, seed, stratify);
-    auto take = [&](const std::vector<std::int64_t>& index) {
-      const auto i = torch::tensor(index, torch::kLong);
-      return lepton::Split{x.index_select(0, i), y.index_select(0, i)};
-    };
+    const auto parts = lepton::split_rows(labels, static_cast<std::int64_t>(classes.size()), split);
     lepton::DataSplits out;
-    out.train = take(parts[0]);
-    out.valid = take(parts[1]);
-    out.test = take(parts[2]);
+    out.train = lepton::take_rows(x, y, parts[0], input_shape);
+    out.valid = lepton::take_rows(x, y, parts[1], input_shape);
+    out.test = lepton::take_rows(x, y, parts[2], input_shape);
     out.fitted = {{"columns", t.names.size()}, {"label_column", label_column}, {"features", features},
                   {"labels", classes},         {"class_names", class_names}};
-    if (standardize) {
-      const auto fitted = lepton::Standardization::fit(out.train.x);
-      for (auto* split : {&out.train, &out.valid, &out.test}) split->x = fitted.apply(split->x);
-      out.fitted["standardization"] = fitted.to_json();
-    }
+    if (standardize) out.fitted["standardization"] = lepton::standardize(out).to_json();
     out.input_shape = input_shape;
     out.class_names = class_names;
     for (const auto c : features) out.feature_names.push_back(t.names[c]);

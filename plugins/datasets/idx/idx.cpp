@@ -2,6 +2,7 @@
 // gzip, as Fashion-MNIST ships it. Training files split into train and valid (stratified, seeded);
 // the t10k files, when present, are the test split.
 #include <lepton/lepton.hpp>
+#include <lepton/splits.hpp>
 
 #include <torch/torch.h>
 #include <zlib.h>
@@ -173,27 +174,32 @@ class IdxDataset final : public lepton::Dataset {
     }
     const auto y = all.y.contiguous();
     const std::vector<std::int64_t> label_list(y.data_ptr<std::int64_t>(), y.data_ptr<std::int64_t>() + y.numel());
-    const auto parts = lepton::split_indices(label_list, static_cast<std::int64_t>(class_names.size()), valid, test, seed, stratify);
-    auto take = [&](const std::vector<std::int64_t>& index) {
-      const auto i = torch::tensor(index, torch::kLong);
-      return lepton::Split{all.x.index_select(0, i), all.y.index_select(0, i)};
-    };
+    lepton::SplitOptions split_options;
+    split_options.valid = valid;
+    split_options.test = test;
+    split_options.seed = seed;
+    split_options.stratify = stratify;
+    const auto parts = lepton::split_rows(label_list, static_cast<std::int64_t>(class_names.size()), split_options);
+    const std::vector<std::int64_t> shape{1, all.x.size(2), all.x.size(3)};
     lepton::DataSplits out;
-    out.train = take(parts[0]);
-    out.valid = take(parts[1]);
-    out.test = test_images.empty() ? take(parts[2]) : read_split(test_images, test_labels, scale, 0, cfg.path_of("test_images"));
+    out.train = lepton::take_rows(all.x, all.y, parts[0], shape);
+    out.valid = lepton::take_rows(all.x, all.y, parts[1], shape);
+    if (test_images.empty()) {
+      out.test = lepton::take_rows(all.x, all.y, parts[2], shape);
+    } else {
+      // The test files' samples follow the training files' in the row numbering.
+      out.test = read_split(test_images, test_labels, scale, 0, cfg.path_of("test_images"));
+      out.test.index = torch::arange(all.size(), all.size() + out.test.size(), torch::kLong);
+    }
     if (out.test.size() > 0 && out.test.y.max().item<std::int64_t>() >= static_cast<std::int64_t>(class_names.size()))
       throw ConfigError(cfg.path_of("test_labels"), "the test labels go beyond the " + std::to_string(class_names.size()) +
                                                         " classes of the training labels");
     out.fitted = {{"class_names", class_names}};
-    if (standardize) {
-      const auto fitted = lepton::Standardization::fit(out.train.x);
-      for (auto* split : {&out.train, &out.valid, &out.test}) split->x = fitted.apply(split->x);
-      out.fitted["standardization"] = fitted.to_json();
-    }
-    out.input_shape = {1, all.x.size(2), all.x.size(3)};
+    if (standardize) out.fitted["standardization"] = lepton::standardize(out).to_json();
+    out.input_shape = shape;
     out.class_names = class_names;
-    out.info = {{"images", images},         {"train", out.train.size()}, {"valid", out.valid.size()},
+    out.info = {{"images", images},         {"rows", all.size() + (test_images.empty() ? 0 : out.test.size())},
+                {"train", out.train.size()}, {"valid", out.valid.size()},
                 {"test", out.test.size()},  {"classes", class_names.size()}};
     return out;
   }

@@ -1,6 +1,6 @@
 // Random search: each trial's parameters depend only on its seed, so any number of workers, in any
 // order, propose exactly the same points.
-#include <lepton/lepton.hpp>
+#include <lepton/plugin.hpp>
 
 namespace {
 

@@ -43,6 +43,11 @@ LEPTON_API std::string describe_json(const json& value);
 LEPTON_API std::optional<std::string> closest_match(const std::string& word,
                                                     const std::vector<std::string>& candidates);
 
+/// The error for a name that is not among `known`: `no column "lable" (did you mean "label"?);
+/// columns: a, b, ...` (`what` is "column", "attribute", "class", ...; at most 12 are listed).
+LEPTON_API ConfigError unknown_name_error(const std::string& path, const std::string& what, const std::string& name,
+                                          const std::vector<std::string>& known);
+
 /// Reads one JSON object strictly. Each getter records the key as known; `finish()` then rejects
 /// any key nobody asked for, suggesting the closest known key. Typical use:
 ///

@@ -14,8 +14,14 @@ namespace lepton {
 
 /// Samples and labels of one split.
 struct LEPTON_API Split {
-  at::Tensor x;  ///< float32 {N, input...}
-  at::Tensor y;  ///< int64 {N}, class indices in [0, classes)
+  at::Tensor x;        ///< float32 {N, input...}
+  at::Tensor y;        ///< int64 {N}, class indices in [0, classes)
+  /// int64 {N}: each sample's row in the source data. Optional, but it lets `lepton plugins check`
+  /// prove the splits are disjoint and lose nothing (without it, only identical samples can be found).
+  at::Tensor index;
+  /// float64 {N}: an optional real-valued outcome per sample that metric plugins may read, e.g.
+  /// the next day's return of a direction task (Predictions::outcome).
+  at::Tensor outcome;
   std::int64_t size() const { return x.defined() ? x.size(0) : 0; }
 };
 
@@ -26,7 +32,9 @@ struct LEPTON_API DataSplits {
   std::vector<std::string> class_names;    ///< index -> name; its size is the class count
   std::vector<std::string> feature_names;  ///< for tabular data, one per column; may be empty
   std::string task = "classification";
-  json info = json::object();              ///< provenance worth storing (file, rows, split seed, ...)
+  /// Provenance worth storing (file, split seed, ...). By convention "rows" holds the number of
+  /// samples read, which the splits add up to.
+  json info = json::object();
   /// What load() fitted on the training data and a prediction must replay to read new files the
   /// same way: the label values in class-index order, standardization statistics, ... . Saved
   /// with every model and handed back in DatasetRequest::fitted by `lepton predict`.
@@ -72,14 +80,6 @@ struct LEPTON_API Standardization {
   /// Reads to_json()'s form; throws ConfigError at `path` when it is malformed.
   static Standardization from_json(const json& value, const std::string& path);
 };
-
-/// Splits sample indices into train, valid and test parts with the given fractions, shuffled with
-/// `seed` (portable: the same split on every machine). Stratified by label, each class keeps the
-/// proportions; totals are rounded once for all samples, so 569 x 0.2 gives 114 samples whatever
-/// the class sizes. Each part comes back sorted.
-LEPTON_API std::vector<std::vector<std::int64_t>> split_indices(const std::vector<std::int64_t>& labels,
-                                                                std::int64_t classes, double valid, double test,
-                                                                std::uint64_t seed, bool stratify = true);
 
 /// Resolves a data file named in an experiment: as given when absolute, else the first of
 /// `search_dirs`/file that exists. Throws ConfigError at `path` naming every place it looked.

@@ -29,7 +29,10 @@
 // its options). Point LEPTON_PLUGIN_PATH at the build folder and `lepton plugins list` shows it;
 // `"search": {"searcher": "uniform", ...}` in an experiment uses it.
 //
-// Models derive lepton::Network and register a lepton::Model; datasets register a lepton::Dataset.
+// Models derive lepton::Network and register a lepton::Model; datasets register a lepton::Dataset
+// (<lepton/splits.hpp> has seeded stratified splits); metric plugins register a factory of
+// lepton::MetricSet and declare their metrics, with directions, in the manifest. `lepton plugins
+// check uniform.so` drives any plugin through its contract; docs/plugin-guide.md walks through it.
 // Throw lepton::ConfigError for bad input (the user sees the JSON path and your message); any other
 // exception from a trial's call fails that trial only, with your message as its reason.
 #pragma once
@@ -37,8 +40,10 @@
 #include <lepton/config.hpp>
 #include <lepton/dataset.hpp>
 #include <lepton/export.hpp>
+#include <lepton/metric.hpp>
 #include <lepton/model.hpp>
 #include <lepton/plugin.hpp>
 #include <lepton/random.hpp>
 #include <lepton/search_space.hpp>
 #include <lepton/searcher.hpp>
+#include <lepton/splits.hpp>

@@ -3,7 +3,7 @@
 
 #include <lepton/dataset.hpp>
 #include <lepton/export.hpp>
-#include <lepton/model.hpp>
+#include <lepton/metric.hpp>
 #include <lepton/searcher.hpp>
 
 #include <boost/dll/alias.hpp>
@@ -14,15 +14,19 @@
 #include <memory>
 #include <string>
 
+/// The SDK's ABI version as a preprocessor number, so that LEPTON_PLUGIN can write it into the
+/// plugin's build stamp; the CMake package reads it from here too.
+#define LEPTON_ABI_VERSION 2
+
 namespace lepton {
 
 /// Bumped whenever an SDK interface or PluginInfo changes; the engine refuses plugins built for another.
-inline constexpr std::uint32_t kAbiVersion = 2;
+inline constexpr std::uint32_t kAbiVersion = LEPTON_ABI_VERSION;
 
 /// What a plugin provides.
-enum class PluginKind : std::uint32_t { kSearcher = 1, kModel = 2, kDataset = 3 };
+enum class PluginKind : std::uint32_t { kSearcher = 1, kModel = 2, kDataset = 3, kMetric = 4 };
 
-/// "searcher", "model" or "dataset" ("unknown" for other values).
+/// "searcher", "model", "dataset" or "metric" ("unknown" for other values).
 LEPTON_API const char* to_string(PluginKind kind);
 
 /// The kinds as the lower-case tokens LEPTON_PLUGIN takes.
@@ -30,7 +34,10 @@ namespace plugin_kind {
 inline constexpr PluginKind searcher = PluginKind::kSearcher;
 inline constexpr PluginKind model = PluginKind::kModel;
 inline constexpr PluginKind dataset = PluginKind::kDataset;
+inline constexpr PluginKind metric = PluginKind::kMetric;
 }  // namespace plugin_kind
+
+class Model;  // <lepton/model.hpp>; not included here, so searchers and metrics build without torch::nn
 
 /// Receives what a plugin provides during registration: exactly one object of the plugin's kind.
 class LEPTON_API Registrar {
@@ -38,6 +45,7 @@ class LEPTON_API Registrar {
   virtual void add_searcher(SearcherFactory factory) = 0;
   virtual void add_model(std::unique_ptr<Model> model) = 0;
   virtual void add_dataset(std::unique_ptr<Dataset> dataset) = 0;
+  virtual void add_metric(MetricFactory factory) = 0;
 
  protected:
   ~Registrar() = default;
@@ -104,8 +112,15 @@ inline const char* run_registration(Registrar* registrar, void (*register_fn)(Re
 /// ABI and LibTorch version.
 #define LEPTON_BUILD_FINGERPRINT LEPTON_COMPILER_ID "; " LEPTON_STDLIB_ID "; torch " TORCH_VERSION
 
-/// Declares a plugin: its kind (`searcher`, `model` or `dataset`), name and version, followed by
-/// the body of its registration function, which receives `lepton::Registrar& registrar`:
+/// Opens the build stamp LEPTON_PLUGIN writes into every plugin library: one line of text,
+/// `lepton-plugin-stamp/1|abi=2|kind=searcher|name=random|version=1.0.0|fingerprint=...|`, that
+/// the engine, `lepton plugins inspect` and lepton_add_plugin() read from the file without running
+/// any of the plugin's code (`readelf -p .lepton_plugin random.so` shows it too).
+#define LEPTON_STAMP_PREFIX "lepton-plugin-stamp/1|"
+
+/// Declares a plugin: its kind (`searcher`, `model`, `dataset` or `metric`), name and version (both
+/// string literals), followed by the body of its registration function, which receives
+/// `lepton::Registrar& registrar`:
 ///
 ///     LEPTON_PLUGIN(searcher, "random", "1.0.0") {
 ///       registrar.add_searcher([](const lepton::SearcherSetup& setup) {
@@ -128,6 +143,9 @@ inline const char* run_registration(Registrar* registrar, void (*register_fn)(Re
         LEPTON_BUILD_FINGERPRINT,      &lepton_register_entry_};                                  \
     return &info;                                                                                 \
   }                                                                                               \
+  [[gnu::used, gnu::section(".lepton_plugin")]] const char lepton_plugin_stamp_[] =              \
+      LEPTON_STAMP_PREFIX "abi=" LEPTON_STRINGIFY(LEPTON_ABI_VERSION) "|kind=" #KIND "|name=" NAME   \
+      "|version=" VERSION "|fingerprint=" LEPTON_BUILD_FINGERPRINT "|";                           \
   }                                                                                               \
   BOOST_DLL_ALIAS(lepton_plugin_info_entry_, lepton_plugin_info)                                  \
   static void lepton_register_plugin_([[maybe_unused]] ::lepton::Registrar& registrar)

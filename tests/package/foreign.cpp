@@ -1,0 +1,13 @@
+// A searcher compiled with a modified copy of the SDK headers (see CMakeLists.txt); the engine
+// must refuse it before running any of its code, so what it proposes never matters.
+#include <lepton/plugin.hpp>
+
+namespace {
+struct Foreign final : lepton::Searcher {
+  lepton::Params suggest(const lepton::SearchContext&) override { return lepton::json::object(); }
+};
+}  // namespace
+
+LEPTON_PLUGIN(searcher, FOREIGN_NAME, "1.0.0") {
+  registrar.add_searcher([](const lepton::SearcherSetup&) { return std::make_unique<Foreign>(); });
+}
