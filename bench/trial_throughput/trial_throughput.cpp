@@ -52,7 +52,7 @@ Overhead lepton_overhead(const Registry& registry, int trials) {
   auto store = open_store("sqlite:///" + dir + "/overhead.db");
   Stamps stamps;
   const Evaluator noop = [](const TrialRecord&, const std::function<bool(int, double)>&) {
-    return TrialResult{lepton::TrialState::kComplete, {0.5}, {{"val_accuracy", 0.5}}, "", lepton::json::object()};
+    return TrialResult{lepton::TrialState::kComplete, {0.5}, {{"val_accuracy", 0.5}}, "", lepton::json::object(), {}};
   };
   const auto start = Clock::now();
   run_study(prepared, *store, registry, RunOptions{trials, 1}, stamps, "overhead", noop);

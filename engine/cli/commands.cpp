@@ -10,7 +10,9 @@
 #include "run/isolation.hpp"
 #include "run/signals.hpp"
 #include "run/study.hpp"
+#include "run/tasks/task.hpp"
 #include "spec/experiment.hpp"
+#include "store/artifacts.hpp"
 #include "store/store.hpp"
 
 #include <spdlog/spdlog.h>
@@ -122,6 +124,8 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   const auto refused = std::count_if(registry.records().begin(), registry.records().end(),
                                      [](const PluginRecord& r) { return !r.loaded; });
   if (refused > 0) spdlog::warn("{} plugin(s) refused to load; `lepton plugins list` says why", refused);
+  if (const auto& source = prepared.task->source)
+    spdlog::info("{} from {} ({})", experiment.task.type == "finetune" ? "fine-tuning" : "distilling", source->description, source->folder);
   const RunSummary summary = run_study(prepared, *store, registry, options, progress, study_name);
   const std::string stopped_by = stop_signal_name();
   remove_stop_handlers();
@@ -170,7 +174,9 @@ int continue_study(std::unique_ptr<Store> store, const StudyRecord& study, const
   apply_overrides(experiment, args);
   Registry registry;
   registry.load_default();
+  experiment.storage = args.storage;  // where a source or teacher named by study is looked up
   PreparedExperiment prepared = prepare_experiment(experiment, registry);
+  prepared.artifact_dir = study_artifact_dir(args.storage, study.name);
   return execute(prepared.experiment, args.storage, study.name, trials, parallel, args, registry, prepared);
 }
 
@@ -187,7 +193,9 @@ int run_command(const RunArgs& args) {
   apply_overrides(experiment, args);
   Registry registry;
   registry.load_default();
+  experiment.storage = storage;  // where a source or teacher named by study is looked up
   PreparedExperiment prepared = prepare_experiment(experiment, registry);
+  prepared.artifact_dir = study_artifact_dir(storage, study);
   return execute(prepared.experiment, storage, study, trials, parallel, args, registry, prepared);
 }
 

@@ -1,6 +1,7 @@
 // `lepton`: the command-line shell over the engine. Parses arguments (CLI11), runs one subcommand,
 // and maps errors to exit codes: 2 for bad input, 1 for anything else.
 #include "cli/commands.hpp"
+#include "cli/model_commands.hpp"
 #include "cli/result_commands.hpp"
 #include "store/store.hpp"
 
@@ -26,6 +27,8 @@ Examples:
   lepton export-trials --storage sqlite:///lepton.db --study breast-cancer-mlp --format optuna-journal -o study.log
   lepton worker --storage postgresql://lepton@db-host/lepton --study breast-cancer-mlp
   lepton doctor --storage sqlite:///lepton.db
+  lepton export --storage sqlite:///lepton.db --study digits-teacher --trial best -o models/teacher
+  lepton predict --model models/teacher --data data/digits.csv.gz
 
 Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db, postgresql://user:password@host:5432/database
 Plugins: the build's plugin folder, plus folders (or domain packs) in LEPTON_PLUGIN_PATH (colon-separated).
@@ -195,6 +198,7 @@ Examples:
   lepton plugins check my_dataset.so --config '{"config": {"path": "data/mine.csv"}}')");
 
   const ResultCommands result_commands(app);  // report, compare, export-trials
+  const ModelCommands model_commands(app);    // export, predict
 
   // CLI11 answers `lepton fly` with "A subcommand is required"; name the word and the commands instead.
   if (argc > 1 && argv[1][0] != '-') {
@@ -235,6 +239,7 @@ Examples:
     if (*trials) return trials_command(trials_args);
     if (*best) return best_command(best_args);
     if (const auto code = result_commands.run()) return *code;
+    if (const auto code = model_commands.run()) return *code;
     if (*plugins) {
       if (*plugins_inspect) return plugins_inspect_command(inspect_file, plugins_json);
       if (*plugins_check) return plugins_check_command(check_files, check_config, plugins_json);

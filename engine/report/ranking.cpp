@@ -100,6 +100,7 @@ json trial_to_json(const TrialRecord& t, const std::vector<Objective>& objective
               {"worker", t.worker}};
   if (!t.error.empty()) out["error"] = t.error;
   if (!t.attrs.empty()) out["attrs"] = t.attrs;
+  if (!t.artifacts.empty()) out["artifacts"] = t.artifacts;
   return out;
 }
 

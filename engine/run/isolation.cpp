@@ -132,7 +132,7 @@ json result_to_json(const TrialResult& r) {
   json metrics = json::object();
   for (const auto& [name, value] : r.metrics) metrics[name] = value;  // NaN becomes null
   return {{"state", to_string(r.state)}, {"values", r.values}, {"metrics", metrics}, {"error", r.error},
-          {"attrs", r.attrs}};
+          {"attrs", r.attrs}, {"artifacts", r.artifacts}};
 }
 
 TrialResult result_from_json(const json& j) {
@@ -142,6 +142,7 @@ TrialResult result_from_json(const json& j) {
   for (const auto& item : j.at("metrics").items()) r.metrics[item.key()] = number_or_nan(item.value());
   r.error = j.at("error").get<std::string>();
   r.attrs = j.at("attrs");
+  r.artifacts = j.value("artifacts", std::map<std::string, std::string>{});
   return r;
 }
 
@@ -259,6 +260,8 @@ json request_json(const json& spec, const TrialRecord& trial, const TrialProcess
   return {{"spec", spec},
           {"plugin_folders", options.plugin_folders},
           {"torch_threads", options.torch_threads},
+          {"storage", options.storage},
+          {"artifact_dir", options.artifact_dir},
           {"trial",
            {{"id", trial.id},
             {"study_id", trial.study_id},
@@ -413,7 +416,9 @@ int serve_trial_process(long parent_pid) {
         parse_experiment(spec.at("experiment"), spec.at("data_dirs").get<std::vector<std::string>>());
     Registry registry;
     for (const auto& folder : request.at("plugin_folders")) registry.load_folder(folder.get<std::string>());
-    const PreparedExperiment prepared = prepare_experiment(std::move(experiment), registry);
+    experiment.storage = request.value("storage", "");
+    PreparedExperiment prepared = prepare_experiment(std::move(experiment), registry);
+    prepared.artifact_dir = request.value("artifact_dir", "");
     const json& t = request.at("trial");
     TrialRecord trial;
     trial.id = t.at("id").get<std::int64_t>();

@@ -19,6 +19,8 @@ struct TrialProcessOptions {
   std::string executable;                   ///< the `lepton` binary, which serves `lepton __trial`
   std::vector<std::string> plugin_folders;  ///< where the parent found its plugins; the child loads the same
   int torch_threads = 1;
+  std::string storage;                      ///< the study's store: where a finetune source or teacher named by study is found
+  std::string artifact_dir;                 ///< where the child saves a COMPLETE trial's model; empty: not saved
   double timeout = 0;                       ///< seconds from start; 0: none
   std::int64_t memory_limit = 0;            ///< resident bytes of the child; 0: none
   /// Polled while the child runs; true kills it at once (the trial was already failed elsewhere).

@@ -31,6 +31,7 @@ class PreprocessedNetwork final : public Network {
   void replace_head(std::int64_t classes) override { inner_->replace_head(classes); }
   std::vector<torch::Tensor> head_parameters() override { return inner_->head_parameters(); }
   std::vector<std::vector<torch::Tensor>> backbone_layers() override { return inner_->backbone_layers(); }
+  std::vector<torch::Tensor> layer_outputs(const torch::Tensor& x) override { return inner_->layer_outputs(pre_.apply(x)); }
 
  private:
   std::shared_ptr<Network> inner_;
@@ -103,6 +104,25 @@ Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x) {
     const torch::Tensor signs = components.gather(0, largest.unsqueeze(0)).sign();
     out.components = components * torch::where(signs == 0, torch::ones_like(signs), signs);
   }
+  return out;
+}
+
+Preprocessor blank_preprocessor(const json& described, const std::vector<std::int64_t>& input_shape) {
+  Preprocessor out;
+  out.input_shape = input_shape;
+  std::int64_t features = 1;
+  for (const auto d : input_shape) features *= d;
+  const std::string scaler = described.value("scaler", "none");
+  out.settings = {{"scaler", scaler}, {"pca", described.contains("pca_components")}};
+  if (scaler != "none") {
+    out.shift = torch::zeros({features});
+    out.scale = torch::ones({features});
+  }
+  if (described.contains("pca_components")) {
+    out.center = torch::zeros({features});
+    out.components = torch::zeros({features, described["pca_components"].get<std::int64_t>()});
+  }
+  out.fitted_rows = described.value("fitted_rows", std::int64_t{0});
   return out;
 }
 

@@ -39,6 +39,10 @@ bool wants_preprocessing(const json& settings);
 /// (capped at min(N, features)) or, when unset, the fewest components explaining 95% of the variance.
 Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x);
 
+/// A preprocessor of the shape `described` (Preprocessor::describe()) records for samples of
+/// `input_shape`, its statistics zero: loading a saved network's buffers fills them in.
+Preprocessor blank_preprocessor(const json& described, const std::vector<std::int64_t>& input_shape);
+
 /// `net` behind `pre`: features(x) = net->features(pre.apply(x)); parameters, head and layers are
 /// the wrapped network's, the fitted statistics are buffers (saved with the weights).
 std::shared_ptr<Network> with_preprocessing(std::shared_ptr<Network> net, const Preprocessor& pre);

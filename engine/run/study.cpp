@@ -8,6 +8,8 @@
 #include "run/history.hpp"
 #include "run/isolation.hpp"
 #include "run/metric_setup.hpp"
+#include "run/pruners.hpp"
+#include "run/tasks/task.hpp"
 #include "run/trial_runner.hpp"
 #include "run/worker_identity.hpp"
 #include "spec/parameters.hpp"
@@ -61,8 +63,9 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
   PreparedExperiment out;
   const auto& e = experiment;
   if (!e.model_choices.empty()) check_model_choices(e, registry);  // every family; the first stands in below
+  auto resources = open_task(e, registry);  // a fine-tuning source or a teacher: read before anything else
   const PluginRecord& dataset = registry.require(PluginKind::kDataset, e.dataset.plugin, e.dataset.path + ".plugin");
-  const PluginRecord& model = registry.require(PluginKind::kModel, e.model.plugin, e.model.path + ".plugin");
+  const PluginRecord& model = registry.require(PluginKind::kModel, task_model_plugin(e, *resources), e.model.path + ".plugin");
   registry.require(PluginKind::kSearcher, e.search.searcher, "search.searcher");
 
   // Every searched parameter has an owner that accepts its range; fixed model values are checked too.
@@ -101,16 +104,13 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
     }
   }
 
-  DatasetRequest request;
-  request.config = e.dataset.config;
-  request.path = e.dataset.path;
-  request.search_dirs = e.data_dirs;
-  auto data = std::make_shared<DataSplits>(registry.dataset(e.dataset.plugin).load(request));
+  auto data = load_study_data(e, registry, *resources);
   if (data->class_names.size() < 2)
     throw ConfigError(e.dataset.path, "the data has " + std::to_string(data->class_names.size()) +
                                           " class(es); classification needs at least 2");
   if (data->train.size() == 0 || data->valid.size() == 0)
     throw ConfigError(e.dataset.path + ".split", "the train and valid splits must both hold samples");
+  bind_task_data(*resources, e, *data);
   out.scoring = bind_metrics(experiment, registry, *data);
 
   // Creating the searcher once checks its options before anything is stored.
@@ -122,6 +122,7 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
   out.model_plugin = model.name;
   out.searcher_plugin = e.search.searcher;
   out.data = std::move(data);
+  out.task = std::move(resources);
   out.experiment = std::move(experiment);
   return out;
 }
@@ -145,6 +146,9 @@ class StudyRun {
     searcher_ = registry_.searcher(e_.search.searcher)(setup);
     spec_ = study_spec(e_);
     process_options_ = isolation_options(e_.execution, registry_, options_.trial_executable);
+    process_options_.storage = e_.storage;
+    process_options_.artifact_dir = prepared_.artifact_dir;
+    pruner_ = std::make_unique<StudyPruner>(store_, study_.id, make_pruner(e_));
   }
 
   RunSummary run() {
@@ -259,8 +263,7 @@ class StudyRun {
       if (stop_->abandoning()) throw std::runtime_error(kInterruptedReason);
       if (timeout > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > timeout)
         throw std::runtime_error(timeout_reason(timeout));
-      store_.report(trial.id, epoch, value);
-      return false;
+      return pruner_->report(trial, epoch, value);
     };
     if (evaluator_) {
       try {
@@ -310,6 +313,7 @@ class StudyRun {
   StudyRecord study_;
   RunOptions options_;
   std::unique_ptr<Searcher> searcher_;
+  std::unique_ptr<StudyPruner> pruner_;
   StudyHistory history_;
   std::int64_t cursor_ = 0;
   std::mutex ask_mutex_;

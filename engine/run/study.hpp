@@ -15,6 +15,8 @@
 
 namespace lepton::engine {
 
+struct TaskResources;
+
 /// An experiment whose plugins, parameters and data have been checked: nothing is written to any
 /// store before this succeeds, so bad input never leaves a half-made study behind.
 struct PreparedExperiment {
@@ -23,6 +25,10 @@ struct PreparedExperiment {
   std::string dataset_plugin, model_plugin, searcher_plugin;
   /// Which searched parameters the trainer takes; the rest go to the model.
   std::vector<std::string> trainer_params;
+  /// What the task prepared once for all trials: a fine-tuning source, a teacher and its outputs.
+  std::shared_ptr<const TaskResources> task;
+  /// Where COMPLETE trials save their models (trial-N/ inside); empty: not saved.
+  std::string artifact_dir;
   /// The built-in metrics plus the experiment's metric plugins.
   std::shared_ptr<const Scoring> scoring;
 };

@@ -1,53 +1,119 @@
-// The training loop: mini-batches by index over in-memory tensors, a finite-loss check every step,
-// and metrics on validation and test splits at the end.
+// The training loop. Per epoch the training rows are gathered once in a fresh order, then each
+// step takes a contiguous slice (a view, no copy); the optimizer updates all parameters with a few
+// fused kernels. Every step checks that the loss is finite.
 #include "run/trainer.hpp"
 
-#include "run/class_weights.hpp"
-#include "run/metrics.hpp"
-#include "run/preprocess.hpp"
 #include "spec/parameters.hpp"
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
+#include <set>
 #include <sstream>
 
 namespace lepton::engine {
 
+TrainSettings TrainSettings::read(const json& given, const std::string& task_type) {
+  auto value = [&](const std::string& name) { return task_setting(task_type, given, name); };
+  TrainSettings s;
+  s.epochs = value("epochs").get<int>();
+  s.batch_size = value("batch_size").get<std::int64_t>();
+  s.optimizer.kind = value("optimizer").get<std::string>();
+  s.optimizer.lr = value("lr").get<double>();
+  s.optimizer.weight_decay = value("weight_decay").get<double>();
+  s.optimizer.momentum = value("momentum").get<double>();
+  s.warmup_epochs = value("warmup_epochs").get<double>();
+  s.mixup = value("mixup").get<double>();
+  return s;
+}
+
+at::Tensor label_loss(const at::Tensor& logits, const Batch& batch) {
+  const c10::optional<at::Tensor> weight = batch.class_weight.defined() ? c10::optional<at::Tensor>(batch.class_weight)
+                                                                        : c10::nullopt;
+  if (!batch.mixed()) return at::cross_entropy_loss(logits, batch.y, weight);
+  const auto own = at::cross_entropy_loss(logits, batch.y, weight, at::Reduction::None);
+  const auto partner = at::cross_entropy_loss(logits, batch.partner_y, weight, at::Reduction::None);
+  return (batch.lambda * own + (1 - batch.lambda) * partner).mean();
+}
+
 namespace {
 
-struct Settings {
-  int epochs;
-  std::int64_t batch_size;
-  std::string optimizer;
-  double lr, weight_decay, momentum;
-};
-
-Settings read_settings(const json& given) {
-  const ParamSchema& schema = task_schema("train");
-  auto value = [&](const std::string& name) {
-    const auto it = given.find(name);
-    return it != given.end() ? *it : schema.find(name)->default_value;
-  };
-  return Settings{value("epochs").get<int>(),        value("batch_size").get<std::int64_t>(),
-                  value("optimizer").get<std::string>(), value("lr").get<double>(),
-                  value("weight_decay").get<double>(),   value("momentum").get<double>()};
+// Mixes each sample with a random partner of its batch (Zhang et al., mixup), the weights drawn
+// from Beta(alpha, alpha) with the trial's generator.
+void mix(Batch& batch, double alpha) {
+  const auto n = batch.x.size(0);
+  const auto generator = trial_generator();
+  const auto partner = torch::randperm(n, generator, torch::kLong);
+  const auto shape = torch::full({n}, alpha, batch.x.options());
+  const auto a = at::_standard_gamma(shape, generator), b = at::_standard_gamma(shape, generator);
+  batch.lambda = a / (a + b);
+  std::vector<std::int64_t> weight_shape(static_cast<std::size_t>(batch.x.dim()), 1);
+  weight_shape[0] = n;
+  const auto weight = batch.lambda.view(weight_shape);
+  batch.x = weight * batch.x + (1 - weight) * batch.x.index_select(0, partner);
+  batch.partner_y = batch.y.index_select(0, partner);
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Settings& s, std::vector<torch::Tensor> parameters) {
-  if (s.optimizer == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        parameters, torch::optim::SGDOptions(s.lr).momentum(s.momentum).weight_decay(s.weight_decay));
-  if (s.optimizer == "adamw")
-    return std::make_unique<torch::optim::AdamW>(parameters,
-                                                 torch::optim::AdamWOptions(s.lr).weight_decay(s.weight_decay));
-  return std::make_unique<torch::optim::Adam>(parameters, torch::optim::AdamOptions(s.lr).weight_decay(s.weight_decay));
+}  // namespace
+
+TrainingRun::TrainingRun(std::shared_ptr<Network> net, Split train, const TrainSettings& settings,
+                         std::vector<ParamGroup> groups, std::unique_ptr<LossTerms> extra)
+    : net_(std::move(net)), train_(std::move(train)), settings_(settings), extra_(std::move(extra)) {
+  if (train_.size() == 0) throw TrialFailure("the training split is empty");
+  std::set<const void*> trained;
+  for (const auto& g : groups)
+    for (const auto& p : g.params) trained.insert(p.unsafeGetTensorImpl());
+  for (auto& p : net_->parameters())
+    if (!trained.count(p.unsafeGetTensorImpl())) p.requires_grad_(false);
+  if (extra_) {
+    auto own = extra_->parameters();
+    if (!own.empty()) groups.push_back(ParamGroup{std::move(own), 1.0, 1});
+  }
+  optimizer_ = std::make_unique<FlatOptimizer>(std::move(groups), settings_.optimizer);
 }
 
-// Logits for a whole split, in chunks so large splits do not need one huge activation tensor.
-torch::Tensor predict_logits(Network& net, const torch::Tensor& x) {
+double TrainingRun::train_epoch(int epoch) {
+  net_->train();
+  optimizer_->begin_epoch(epoch);
+  const std::int64_t n = train_.size();
+  const std::int64_t batch = settings_.batch_size;
+  const std::int64_t steps_per_epoch = (n + batch - 1) / batch;
+  const double warmup_steps = settings_.warmup_epochs * static_cast<double>(steps_per_epoch);
+  const auto order = torch::randperm(n, trial_generator(), torch::kLong);
+  const auto x = train_.x.index_select(0, order);
+  const auto y = train_.y.index_select(0, order);
+  if (extra_) extra_->begin_epoch(order);
+  double loss_sum = 0;
+  std::int64_t step = 0;
+  for (std::int64_t begin = 0; begin < n; begin += batch, ++step) {
+    const std::int64_t end = std::min(begin + batch, n);
+    Batch b{x.slice(0, begin, end), y.slice(0, begin, end), begin, end, {}, {}, settings_.class_weight};
+    if (settings_.mixup > 0) mix(b, settings_.mixup);
+    optimizer_->zero_grad();
+    const auto loss = extra_ ? extra_->loss(*net_, b) : label_loss(net_->forward(b.x), b);
+    const double value = loss.item<double>();
+    if (!std::isfinite(value)) {
+      std::ostringstream why;
+      why << "loss became " << value << " at epoch " << epoch << ", step " << step + 1
+          << "; lower the learning rate (lr = " << settings_.optimizer.lr << ")";
+      throw TrialFailure(why.str());
+    }
+    loss.backward();
+    ++steps_;
+    const double lr_factor = warmup_steps > 0 ? std::min(1.0, static_cast<double>(steps_) / warmup_steps) : 1.0;
+    optimizer_->step(epoch, lr_factor);
+    loss_sum += value;
+  }
+  return loss_sum / static_cast<double>(step);
+}
+
+std::vector<ParamGroup> all_parameters(Network& net) { return {ParamGroup{net.parameters(), 1.0, 1}}; }
+
+at::Tensor predict_logits(Network& net, const at::Tensor& x) {
   torch::NoGradGuard no_grad;
+  net.eval();
   constexpr std::int64_t kChunk = 4096;
   std::vector<torch::Tensor> parts;
   for (std::int64_t begin = 0; begin < x.size(0); begin += kChunk)
@@ -55,106 +121,24 @@ torch::Tensor predict_logits(Network& net, const torch::Tensor& x) {
   return parts.size() == 1 ? parts.front() : torch::cat(parts);
 }
 
-// Model construction draws initial weights from the process-wide generator, so it is serialized
-// and seeded per trial: the same seed gives the same initial network whatever runs beside it.
-std::mutex& build_mutex() {
+std::unique_lock<std::mutex> seeded_construction(std::uint64_t seed) {
   static std::mutex m;
-  return m;
+  std::unique_lock lock(m);
+  torch::manual_seed(seed);
+  return lock;
 }
 
-}  // namespace
-
-TrialResult train_classifier(const TrainRequest& request) {
-  const DataSplits& data = *request.data;
-  const Settings s = read_settings(request.settings);
-  TrialGeneratorScope trial_random(request.seed);
-
-  ModelRequest model_request;
-  model_request.params = request.model_params;
-  const Preprocessor pre = fit_preprocessor(request.preprocess, data.train.x);  // training split only
-  model_request.shape.input = pre.output_shape();
-  model_request.shape.classes = static_cast<std::int64_t>(data.class_names.size());
+std::shared_ptr<Network> build_network(const Model& model, const std::string& model_name, const ModelRequest& request,
+                                       std::uint64_t seed) {
   std::shared_ptr<Network> net;
   try {
-    std::lock_guard lock(build_mutex());
-    torch::manual_seed(request.seed);
-    net = request.model->build(model_request);
+    const auto lock = seeded_construction(seed);
+    net = model.build(request);
   } catch (const std::exception& e) {
-    throw TrialFailure("model " + request.model_name + ": " + e.what());
+    throw TrialFailure("model " + model_name + ": " + e.what());
   }
-  if (!net) throw TrialFailure("model " + request.model_name + ": build() returned no network");
-  net = with_preprocessing(std::move(net), pre);
-
-  auto optimizer = make_optimizer(s, net->parameters());
-  const auto n = data.train.size();
-  if (n == 0) throw TrialFailure("the training split is empty");
-  const std::string first_metric = request.objectives.front().metric;
-  const Scoring builtin_only;
-  const Scoring& scoring = request.scoring ? *request.scoring : builtin_only;
-  const auto loss_options = torch::nn::functional::CrossEntropyFuncOptions().weight(
-      class_weights(request.settings.value("class_weight", json("none")), data));
-  double train_loss = 0;
-  std::map<std::string, double> valid_metrics;
-
-  for (int epoch = 1; epoch <= s.epochs; ++epoch) {
-    net->train();
-    const auto order = torch::randperm(n, trial_generator(), torch::kLong);
-    double loss_sum = 0;
-    std::int64_t steps = 0;
-    for (std::int64_t begin = 0; begin < n; begin += s.batch_size) {
-      const auto index = order.slice(0, begin, std::min(begin + s.batch_size, n));
-      const auto x = data.train.x.index_select(0, index);
-      const auto y = data.train.y.index_select(0, index);
-      optimizer->zero_grad();
-      const auto loss = torch::nn::functional::cross_entropy(net->forward(x), y, loss_options);
-      const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        std::ostringstream why;
-        why << "loss became " << value << " at epoch " << epoch << ", step " << steps + 1
-            << "; lower the learning rate (lr = " << s.lr << ")";
-        throw TrialFailure(why.str());
-      }
-      loss.backward();
-      optimizer->step();
-      loss_sum += value;
-      ++steps;
-    }
-    train_loss = loss_sum / static_cast<double>(steps);
-    net->eval();
-    valid_metrics = scoring.score(predict_logits(*net, data.valid.x), data.valid, "val");
-    const double value = first_metric == "train_loss" ? train_loss : valid_metrics.at(first_metric);
-    if (request.on_epoch && request.on_epoch(epoch, value)) {
-      TrialResult pruned;
-      pruned.state = TrialState::kPruned;
-      pruned.metrics.insert(valid_metrics.begin(), valid_metrics.end());
-      pruned.metrics["train_loss"] = train_loss;
-      pruned.attrs["pruned_at_epoch"] = epoch;
-      pruned.error = "pruned at epoch " + std::to_string(epoch);
-      return pruned;
-    }
-  }
-
-  TrialResult result;
-  result.state = TrialState::kComplete;
-  result.metrics.insert(valid_metrics.begin(), valid_metrics.end());
-  if (data.test.size() > 0) {
-    const auto test_metrics = scoring.score(predict_logits(*net, data.test.x), data.test, "test");
-    result.metrics.insert(test_metrics.begin(), test_metrics.end());
-  }
-  result.metrics["train_loss"] = train_loss;
-  std::int64_t parameter_count = 0;
-  for (const auto& p : net->parameters()) parameter_count += p.numel();
-  result.attrs["parameter_count"] = parameter_count;
-  if (!pre.identity()) result.attrs["preprocess"] = pre.describe();
-  for (const auto& objective : request.objectives) {
-    const auto it = result.metrics.find(objective.metric);
-    const double v = it == result.metrics.end() ? std::nan("") : it->second;
-    if (!std::isfinite(v))
-      throw TrialFailure("objective " + objective.metric + " is " + std::to_string(v) +
-                         " (undefined on this split, e.g. ROC-AUC with one class present)");
-    result.values.push_back(v);
-  }
-  return result;
+  if (!net) throw TrialFailure("model " + model_name + ": build() returned no network");
+  return net;
 }
 
 }  // namespace lepton::engine

@@ -1,16 +1,18 @@
-// The `train` task: fit a classifier with the trial's settings and score it on held-out splits.
+// The training loop every task shares: one network, its train and valid rows, epoch by epoch.
 #pragma once
 
-#include "run/scoring.hpp"
-#include "spec/experiment.hpp"
-#include "store/store.hpp"
+#include "run/optimizer.hpp"
 
+#include <lepton/config.hpp>
 #include <lepton/dataset.hpp>
 #include <lepton/model.hpp>
 
-#include <functional>
+#include <cstdint>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace lepton::engine {
 
@@ -20,25 +22,85 @@ class TrialFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Everything one training run needs. The data is shared read-only with the other trials.
-struct TrainRequest {
-  const DataSplits* data = nullptr;
-  const Model* model = nullptr;
-  std::string model_name;            ///< for error messages: "model mlp: ..."
-  json model_params = json::object();
-  json settings = json::object();    ///< trainer settings: epochs, batch_size, optimizer, lr, ...
-  json preprocess = json::object();  ///< preprocessing settings, fitted on the training split
-  std::vector<Objective> objectives;
-  const Scoring* scoring = nullptr;  ///< the experiment's metric plugins; null: built-in metrics only
-  std::uint64_t seed = 0;
-  /// Called after each epoch with the first objective's validation value; returning true stops
-  /// training there and the trial ends PRUNED.
-  std::function<bool(int epoch, double value)> on_epoch;
+/// A trial's trainer settings, the task schema's defaults filled in.
+struct TrainSettings {
+  int epochs = 20;
+  std::int64_t batch_size = 32;
+  OptimizerSettings optimizer;
+  double warmup_epochs = 0;  ///< linear learning-rate warm-up from 0, in epochs (fractions allowed)
+  double mixup = 0;          ///< Beta(mixup, mixup) weights for mixing each sample with another; 0: off
+  at::Tensor class_weight;   ///< {classes} loss weight per class (`class_weight`, needs the data); undefined: none
+
+  /// Reads the settings of `task_type` (see task_schema) from fixed and searched values.
+  static TrainSettings read(const json& settings, const std::string& task_type);
 };
 
-/// Trains and evaluates. Returns COMPLETE with values and metrics (validation and test), PRUNED
-/// (attrs.pruned_at_epoch) when on_epoch asks to stop, or throws TrialFailure. Deterministic for a
-/// seed, whatever other trials run beside it.
-TrialResult train_classifier(const TrainRequest& request);
+/// One training step's samples: rows [begin, end) of the epoch's order. With mixup, `x` holds the
+/// mixtures lambda * x_i + (1 - lambda) * x_j of each sample i with a partner j of the batch.
+struct Batch {
+  at::Tensor x, y;
+  std::int64_t begin = 0, end = 0;
+  at::Tensor partner_y;  ///< the partners' labels; undefined without mixup
+  at::Tensor lambda;     ///< {N} the samples' own weights; undefined without mixup
+  at::Tensor class_weight;  ///< {classes} loss weight per class; undefined: all 1
+  bool mixed() const { return lambda.defined(); }
+};
+
+/// Cross-entropy of `logits` against the batch's labels, weighted by class and as the samples were mixed.
+at::Tensor label_loss(const at::Tensor& logits, const Batch& batch);
+
+/// Loss terms beside (or instead of) cross-entropy on the labels: distillation plugs in here.
+class LossTerms {
+ public:
+  virtual ~LossTerms() = default;
+  /// Called before each epoch with the order in which the run visits its training rows.
+  virtual void begin_epoch(const at::Tensor& order) = 0;
+  /// The loss of a batch.
+  virtual at::Tensor loss(Network& net, const Batch& batch) = 0;
+  /// Trainable parameters of the loss itself (a learned projection), optimized with the network.
+  virtual std::vector<at::Tensor> parameters() { return {}; }
+};
+
+/// One network trained on one training split. k-fold cross-validation drives k of them in
+/// lockstep. Shuffling and dropout draw from the trial's generator (TrialGeneratorScope), so a run
+/// is deterministic for a seed whatever runs beside it.
+class TrainingRun {
+ public:
+  /// Trains the parameters of `groups` (plus those of `extra`); the network's other parameters are
+  /// frozen. `train` is shared read-only.
+  TrainingRun(std::shared_ptr<Network> net, Split train, const TrainSettings& settings, std::vector<ParamGroup> groups,
+              std::unique_ptr<LossTerms> extra = nullptr);
+
+  /// One pass over the training rows in a fresh order; returns the mean loss. Throws TrialFailure
+  /// when the loss stops being finite.
+  double train_epoch(int epoch);
+
+  const std::shared_ptr<Network>& network() const { return net_; }
+
+ private:
+  std::shared_ptr<Network> net_;
+  Split train_;
+  TrainSettings settings_;
+  std::unique_ptr<LossTerms> extra_;
+  std::unique_ptr<FlatOptimizer> optimizer_;
+  std::int64_t steps_ = 0;
+};
+
+/// Every parameter of `net` in one group: plain training.
+std::vector<ParamGroup> all_parameters(Network& net);
+
+/// Logits {N, classes} for a whole split, in chunks, in eval mode without gradients.
+at::Tensor predict_logits(Network& net, const at::Tensor& x);
+
+/// Serializes the construction of modules and seeds the process-wide generator their initial
+/// weights come from; hold the returned lock while constructing, so the same seed gives the same
+/// weights whatever runs beside it.
+std::unique_lock<std::mutex> seeded_construction(std::uint64_t seed);
+
+/// Builds a freshly initialized network. Initial weights come from `seed` (construction is
+/// serialized, as it draws from the process-wide generator); failures become TrialFailure tagged
+/// "model NAME: ...".
+std::shared_ptr<Network> build_network(const Model& model, const std::string& model_name, const ModelRequest& request,
+                                       std::uint64_t seed);
 
 }  // namespace lepton::engine

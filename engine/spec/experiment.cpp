@@ -46,6 +46,7 @@ Objective parse_objective(const json& value, const std::string& path, bool plugi
   std::vector<std::string> allowed;
   for (const auto& m : known_metrics())
     if (m.rfind("test_", 0) != 0) allowed.push_back(m);
+  allowed.insert(allowed.end(), {"parameter_count", "latency_ms"});
   const std::string metric = cfg.required<std::string>("metric");
   if (metric.rfind("test_", 0) == 0) {
     throw ConfigError(cfg.path_of("metric"), "optimizing \"" + metric +
@@ -59,6 +60,39 @@ Objective parse_objective(const json& value, const std::string& path, bool plugi
   const std::string direction =
       cfg.one_of("direction", {"maximize", "minimize"}, std::string(to_string(default_direction(out.metric))));
   out.direction = direction == "minimize" ? Direction::kMinimize : Direction::kMaximize;
+  cfg.finish();
+  return out;
+}
+
+ModelSource parse_model_source(const ConfigObject& task, const std::string& key) {
+  ModelSource out;
+  out.path = task.path_of(key);
+  const json& value = task.raw(key);
+  if (value.is_string()) {
+    out.file = value.get<std::string>();
+    if (out.file.empty()) throw ConfigError(out.path, "expected a saved model's folder, got an empty string");
+    return out;
+  }
+  if (!value.is_object())
+    throw ConfigError(out.path, "expected a saved model's folder (a string) or {\"study\": NAME, \"trial\": \"best\"}, got " +
+                                    describe_json(value));
+  ConfigObject cfg(value, out.path);
+  if (cfg.has("path")) {
+    out.file = cfg.required<std::string>("path");
+  } else {
+    out.study = cfg.required<std::string>("study");
+    validate_study_name(out.study, cfg.path_of("study"));
+    if (cfg.has("trial")) {
+      const json& trial = cfg.raw("trial");
+      if (trial.is_number_integer() && trial.get<std::int64_t>() >= 0) {
+        out.trial = std::to_string(trial.get<std::int64_t>());
+      } else if (trial != "best") {
+        throw ConfigError(cfg.path_of("trial"), "expected \"best\" or a trial number, got " + describe_json(trial));
+      }
+    }
+    out.storage = cfg.optional<std::string>("storage", "");
+    if (!out.storage.empty()) parse_storage_url(out.storage, cfg.path_of("storage"));
+  }
   cfg.finish();
   return out;
 }
@@ -80,7 +114,16 @@ void check_class_weight(const json& value, const std::string& path) {
 TaskSection parse_task(const ConfigObject& root, bool plugin_metrics) {
   ConfigObject cfg = root.object("task");
   TaskSection out;
-  out.type = cfg.one_of("type", {"train"}, std::string("train"));
+  out.type = cfg.one_of("type", task_types(), std::string("train"));
+  const char* source_key = out.type == "finetune" ? "source" : out.type == "distill" ? "teacher" : nullptr;
+  if (source_key) {
+    if (!cfg.has(source_key))
+      throw ConfigError(cfg.path_of(source_key), std::string("a ") + out.type + " task needs a \"" + source_key +
+                                                     "\": a saved model's folder or {\"study\": NAME, \"trial\": \"best\"}");
+    out.source = parse_model_source(cfg, source_key);
+  }
+  if (cfg.has("cross_validation"))
+    out.cross_validation = CrossValidation::parse(cfg.raw("cross_validation"), cfg.path_of("cross_validation"));
   const json& objective = cfg.raw("objective");
   const std::string objective_path = cfg.path_of("objective");
   if (objective.is_array()) {
@@ -158,12 +201,13 @@ std::string pack_folder_of(const std::filesystem::path& experiment_folder) {
 
 bool is_builtin_metric(const std::string& metric) {
   const auto& all = known_metrics();
-  return std::find(all.begin(), all.end(), metric) != all.end();
+  return metric == "parameter_count" || metric == "latency_ms" || std::find(all.begin(), all.end(), metric) != all.end();
 }
 
 Direction default_direction(const std::string& metric) {
   const bool loss = metric.size() >= 4 && metric.compare(metric.size() - 4, 4, "loss") == 0;
-  return loss ? Direction::kMinimize : Direction::kMaximize;
+  const bool cost = metric == "parameter_count" || metric == "latency_ms";
+  return loss || cost ? Direction::kMinimize : Direction::kMaximize;
 }
 
 Experiment parse_experiment(const json& document, std::vector<std::string> data_dirs) {
@@ -175,15 +219,20 @@ Experiment parse_experiment(const json& document, std::vector<std::string> data_
   validate_study_name(e.name, "name");
   e.description = root.optional<std::string>("description", "");
   e.dataset = parse_plugin_section(root, "dataset");
+  if (e.dataset.config.contains("subset")) e.subset = DataSubset::parse(e.dataset.config["subset"], "dataset.subset");
+  e.metrics = parse_metric_sections(root);
+  e.task = parse_task(root, !e.metrics.empty());
   if (root.has("model") && has_model_choices(root.raw("model"))) {
     e.model_choices = parse_model_choices(root.raw("model"), root.path_of("model"));
     e.model = {e.model_choices.front().plugin, e.model_choices.front().config, "model"};
+  } else if (e.task.type == "finetune" && !root.has("model")) {
+    // A fine-tuned network is the source's: its model section is optional (it may change dropout, say).
+    e.model.path = "model";
   } else {
     e.model = parse_plugin_section(root, "model");
   }
   if (root.has("preprocess")) e.preprocess = parse_preprocess(root.raw("preprocess"), root.path_of("preprocess"));
-  e.metrics = parse_metric_sections(root);
-  e.task = parse_task(root, !e.metrics.empty());
+  if (root.has("pruner")) e.pruner = PrunerSpec::parse(root.raw("pruner"), "pruner");
   e.search = parse_search(root);
   if (!e.model_choices.empty()) e.search.space = merge_model_choices(e.search.space, e.model_choices, "search.space");
   e.execution = parse_execution(root);
@@ -258,6 +307,7 @@ std::string first_difference(const Experiment& a, const Experiment& b) {
   if (a.search.seed != b.search.seed) return "search.seed";
   if (a.search.space.to_json() != b.search.space.to_json()) return "search.space";
   if (a.search.options != b.search.options) return "search.options";
+  if (a.pruner.to_json() != b.pruner.to_json()) return "pruner";
   return "";
 }
 

@@ -3,11 +3,15 @@
 
 #include "spec/model_choices.hpp"
 #include "spec/execution.hpp"
+#include "data/folds.hpp"
+#include "data/subset.hpp"
+#include "spec/pruner_spec.hpp"
 
 #include <lepton/search_space.hpp>
 #include <lepton/searcher.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,13 +32,25 @@ struct PluginSection {
   std::string path;              ///< JSON path of the section, e.g. "dataset"
 };
 
+/// Where a fine-tuning source or a distillation teacher comes from: a saved model (`lepton export`'s
+/// output, or a trial's artifact folder), or a trial of a study.
+struct ModelSource {
+  std::string file;            ///< a saved model's folder (or its model.json); empty when a study is named
+  std::string study;           ///< the study whose trial to take
+  std::string trial = "best";  ///< "best" (the first objective's best COMPLETE trial) or a trial number
+  std::string storage;         ///< the store holding the study; empty: the store this study runs in
+  std::string path;            ///< JSON path of the reference, for error messages
+};
+
 /// The `task` section.
 struct TaskSection {
-  std::string type = "train";
+  std::string type = "train";      ///< "train", "finetune" or "distill"
   json settings = json::object();  ///< fixed trainer settings (epochs, batch_size, optimizer, lr, class_weight, ...)
   /// One per objective. Names that are not built-in metrics must be declared by a metric plugin of
   /// the experiment's `metrics`; prepare_experiment() checks them.
   std::vector<Objective> objectives;
+  std::optional<ModelSource> source;  ///< finetune: `source`; distill: `teacher`
+  CrossValidation cross_validation;   ///< `cross_validation`: k folds over train + valid
 };
 
 /// The `search` section.
@@ -59,6 +75,8 @@ struct Experiment {
   TaskSection task;
   SearchSection search;
   ExecutionSection execution;           ///< isolation, limits, retries: how trials run, not what they compute
+  DataSubset subset;                    ///< `dataset.subset`, applied by the engine to any dataset plugin
+  PrunerSpec pruner;                    ///< the `pruner` section
   std::string storage;                  ///< storage URL; empty means the default
   std::vector<std::string> data_dirs;   ///< where relative data files are looked up, in order
   json document;                        ///< the file as read
@@ -82,10 +100,11 @@ Experiment load_experiment(const std::string& file);
 /// seed); empty when they agree, else the first section that differs, e.g. "search.space".
 std::string first_difference(const Experiment& a, const Experiment& b);
 
-/// The canonical name of a metric's default direction: losses are minimized, the rest maximized.
+/// The canonical name of a metric's default direction: losses, parameter_count and latency_ms are
+/// minimized, the rest maximized.
 Direction default_direction(const std::string& metric);
 
-/// Whether `metric` names a built-in metric (val_*, test_* or train_loss).
+/// Whether `metric` names a built-in metric (val_*, test_*, train_loss, parameter_count, latency_ms).
 bool is_builtin_metric(const std::string& metric);
 
 }  // namespace lepton::engine

@@ -146,27 +146,83 @@ void check_searchable(const ParamRule& rule, const ParamSpec& spec, const std::s
     check_value(rule, spec.choices[i], join_path(path, "choices") + "[" + std::to_string(i) + "]");
 }
 
+namespace {
+
+// Settings of every task: the optimizer and the schedule.
+constexpr const char* kTrainSettings = R"json({
+  "epochs":       {"type": "int", "low": 1, "high": 100000, "default": 20,
+                   "description": "passes over the training split"},
+  "batch_size":   {"type": "int", "low": 1, "high": 1048576, "default": 32,
+                   "description": "samples per optimizer step"},
+  "optimizer":    {"type": "categorical", "choices": ["adam", "adamw", "sgd"], "default": "adam",
+                   "description": "the optimizer"},
+  "lr":           {"type": "float", "low": 1e-10, "high": 100, "default": 0.001,
+                   "description": "learning rate"},
+  "weight_decay": {"type": "float", "low": 0, "high": 10, "default": 0,
+                   "description": "L2 penalty (decoupled for adamw)"},
+  "momentum":     {"type": "float", "low": 0, "high": 0.9999, "default": 0.9,
+                   "description": "momentum, for sgd"},
+  "warmup_epochs": {"type": "float", "low": 0, "high": 100000, "default": 0,
+                   "description": "linear learning-rate warm-up from 0 over this many epochs"},
+  "mixup":        {"type": "float", "low": 0, "high": 100, "default": 0,
+                   "description": "mixup: train on mixtures of sample pairs, weights from Beta(mixup, mixup); 0: off"},
+  "class_weight": {"type": "categorical", "choices": ["none", "balanced"], "default": "none",
+                   "description": "loss weight per class: \"balanced\" (inverse class frequency in the training split), or explicit weights {\"class name\": w, ...} or [w, ...]"}
+})json";
+
+constexpr const char* kFinetuneSettings = R"json({
+  "freeze_layers":     {"type": "int", "low": 0, "high": 1000, "default": 0,
+                        "description": "backbone layers, from the input side, kept as the source trained them"},
+  "backbone_lr_scale": {"type": "float", "low": 0, "high": 100, "default": 1,
+                        "description": "learning rate of the (unfrozen) backbone relative to the head's"},
+  "head_epochs":       {"type": "int", "low": 0, "high": 100000, "default": 0,
+                        "description": "first epochs that train the head alone before the backbone joins"},
+  "head":              {"type": "categorical", "choices": ["auto", "new", "keep"], "default": "auto",
+                        "description": "auto: a new head when the classes differ from the source's; new: always; keep: never"}
+})json";
+
+constexpr const char* kDistillSettings = R"json({
+  "temperature":    {"type": "float", "low": 0.01, "high": 1000, "default": 4,
+                     "description": "softmax temperature T of the teacher's and the student's outputs"},
+  "alpha":          {"type": "float", "low": 0, "high": 1, "default": 0.7,
+                     "description": "weight of the soft (teacher) loss; 1 - alpha weighs the hard labels"},
+  "feature_weight": {"type": "float", "low": 0, "high": 10000, "default": 0,
+                     "description": "weight of the feature loss (MSE between a teacher layer and a projected student layer); 0: off"},
+  "teacher_layer":  {"type": "int", "low": -1000, "high": 1000, "default": -1,
+                     "description": "the teacher's backbone layer to match, from 0; negative counts from the last"},
+  "student_layer":  {"type": "int", "low": -1000, "high": 1000, "default": -1,
+                     "description": "the student's backbone layer matched to it, from 0; negative counts from the last"}
+})json";
+
+ParamSchema schema_of(std::initializer_list<const char*> parts) {
+  json all = json::object();
+  for (const char* part : parts) all.update(json::parse(part));
+  return ParamSchema::parse(all, "task");
+}
+
+}  // namespace
+
+const std::vector<std::string>& task_types() {
+  static const std::vector<std::string> types{"train", "finetune", "distill"};
+  return types;
+}
+
 const ParamSchema& task_schema(const std::string& task_type) {
-  static const ParamSchema train = ParamSchema::parse(
-      json::parse(R"json({
-        "epochs":       {"type": "int", "low": 1, "high": 100000, "default": 20,
-                         "description": "passes over the training split"},
-        "batch_size":   {"type": "int", "low": 1, "high": 1048576, "default": 32,
-                         "description": "samples per optimizer step"},
-        "optimizer":    {"type": "categorical", "choices": ["adam", "adamw", "sgd"], "default": "adam",
-                         "description": "the optimizer"},
-        "lr":           {"type": "float", "low": 1e-10, "high": 100, "default": 0.001,
-                         "description": "learning rate"},
-        "weight_decay": {"type": "float", "low": 0, "high": 10, "default": 0,
-                         "description": "L2 penalty (decoupled for adamw)"},
-        "momentum":     {"type": "float", "low": 0, "high": 0.9999, "default": 0.9,
-                         "description": "momentum, for sgd"},
-        "class_weight": {"type": "categorical", "choices": ["none", "balanced"], "default": "none",
-                         "description": "loss weight per class: \"balanced\" (inverse class frequency in the training split), or explicit weights {\"class name\": w, ...} or [w, ...]"}
-      })json"),
-      "task");
-  if (task_type != "train") throw std::invalid_argument("no settings known for task type \"" + task_type + "\"");
-  return train;
+  static const ParamSchema train = schema_of({kTrainSettings});
+  static const ParamSchema finetune = schema_of({kTrainSettings, kFinetuneSettings});
+  static const ParamSchema distill = schema_of({kTrainSettings, kDistillSettings});
+  if (task_type == "train") return train;
+  if (task_type == "finetune") return finetune;
+  if (task_type == "distill") return distill;
+  throw std::invalid_argument("no settings known for task type \"" + task_type + "\"");
+}
+
+const json& task_setting(const std::string& task_type, const json& settings, const std::string& name) {
+  const auto it = settings.find(name);
+  if (it != settings.end()) return *it;
+  const ParamRule* rule = task_schema(task_type).find(name);
+  if (!rule) throw std::invalid_argument("the " + task_type + " task has no setting \"" + name + "\"");
+  return rule->default_value;
 }
 
 }  // namespace lepton::engine

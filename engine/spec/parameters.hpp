@@ -57,7 +57,15 @@ void check_value(const ParamRule& rule, const json& value, const std::string& pa
 /// (a float range for an integer, a range past the limits, a choice outside the accepted ones).
 void check_searchable(const ParamRule& rule, const ParamSpec& spec, const std::string& path);
 
-/// The settings of a task type ("train"): epochs, batch_size, optimizer, lr, weight_decay, momentum.
+/// The task types: "train", "finetune", "distill".
+const std::vector<std::string>& task_types();
+
+/// The settings of a task type: every task takes epochs, batch_size, optimizer, lr, weight_decay,
+/// momentum and warmup_epochs; "finetune" adds freeze_layers, backbone_lr_scale, head_epochs and
+/// head; "distill" adds temperature, alpha, feature_weight, teacher_layer and student_layer.
 const ParamSchema& task_schema(const std::string& task_type);
+
+/// The value of task setting `name` in `settings` (fixed and searched values), else its default.
+const json& task_setting(const std::string& task_type, const json& settings, const std::string& name);
 
 }  // namespace lepton::engine

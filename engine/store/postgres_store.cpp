@@ -310,6 +310,7 @@ class PostgresStore final : public Store {
              "ON CONFLICT (trial_id, name) DO UPDATE SET value = EXCLUDED.value",
              {param(trial_id), param(name), param(value)});
       insert_attrs(trial_id, result.attrs);
+      insert_artifacts(trial_id, result);
       return true;
     });
   }
@@ -536,6 +537,13 @@ class PostgresStore final : public Store {
     return load_where(study_id, "id = $2", id).at(0);
   }
 
+  void insert_artifacts(std::int64_t trial_id, const TrialResult& result) {
+    for (const auto& [name, path] : result.artifacts)
+      exec("INSERT INTO artifacts (trial_id, name, path) VALUES ($1, $2, $3) "
+           "ON CONFLICT (trial_id, name) DO UPDATE SET path = EXCLUDED.path",
+           {param(trial_id), param(name), param(path)});
+  }
+
   void insert_attrs(std::int64_t trial_id, const json& attrs) {
     for (const auto& item : attrs.items())
       exec("INSERT INTO trial_attrs (trial_id, key, value) VALUES ($1, $2, $3) "
@@ -600,6 +608,8 @@ class PostgresStore final : public Store {
     for_each_row("SELECT trial_id, key, value FROM trial_attrs", [](TrialRecord& t, const Result& q, int i) {
       t.attrs[q.text(i, 1)] = json::parse(q.text(i, 2));
     });
+    for_each_row("SELECT trial_id, name, path FROM artifacts",
+                 [](TrialRecord& t, const Result& q, int i) { t.artifacts[q.text(i, 1)] = q.text(i, 2); });
     return out;
   }
 

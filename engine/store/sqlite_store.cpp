@@ -609,6 +609,12 @@ class SqliteStore final : public Store {
       put.run();
     }
     insert_attrs(trial_id, result.attrs);
+    const std::string artifact_sql = "INSERT OR REPLACE INTO artifacts (trial_id, name, path) VALUES (?, ?, ?)";
+    for (const auto& [name, path] : result.artifacts) {
+      auto put = prepare(artifact_sql);
+      put.bind(1, trial_id).bind(2, name).bind(3, path);
+      put.run();
+    }
   }
 
   void insert_attrs(std::int64_t trial_id, const json& attrs) {
@@ -683,6 +689,8 @@ class SqliteStore final : public Store {
                  [](TrialRecord& t, const Statement& q) { t.metrics[q.text(1)] = q.real(2); });
     for_each_row("SELECT trial_id, key, value FROM trial_attrs",
                  [](TrialRecord& t, const Statement& q) { t.attrs[q.text(1)] = json::parse(q.text(2)); });
+    for_each_row("SELECT trial_id, name, path FROM artifacts",
+                 [](TrialRecord& t, const Statement& q) { t.artifacts[q.text(1)] = q.text(2); });
     return out;
   }
 

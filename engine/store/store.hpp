@@ -38,6 +38,7 @@ struct TrialRecord {
   std::map<int, double> intermediate;        ///< step (epoch) -> objective value
   json attrs = json::object();
   std::string error;                         ///< why it failed or was pruned
+  std::map<std::string, std::string> artifacts;  ///< name -> path of files it saved ("model": its folder)
   std::string worker;                        ///< which process ran it: host:pid:start
   double started_at = 0, finished_at = 0, heartbeat_at = 0;  ///< Unix time, seconds
   std::int64_t version = 0;                  ///< the study's change counter when the trial last changed
@@ -53,6 +54,7 @@ struct TrialResult {
   std::map<std::string, double> metrics;
   std::string error;
   json attrs = json::object();
+  std::map<std::string, std::string> artifacts;  ///< recorded with the result, in the same transaction
 };
 
 /// What the engine proposes for a trial once its number is known.

@@ -85,23 +85,18 @@ Split take_rows(const at::Tensor& x, const at::Tensor& y, const std::vector<std:
   return split;
 }
 
-void standardize(DataSplits& data, const std::vector<bool>& columns) {
-  if (data.train.size() == 0) return;
-  const auto flat = data.train.x.reshape({data.train.size(), -1});
-  auto mean = flat.mean(0);
-  auto std = flat.std(0, /*unbiased=*/false);
-  std = torch::where(std > 1e-12, std, torch::ones_like(std));
+Standardization standardize(DataSplits& data, const std::vector<bool>& columns) {
+  if (data.train.size() == 0) return {};
+  Standardization fitted = Standardization::fit(data.train.x);
   if (!columns.empty()) {
     // Columns left alone get mean 0 and scale 1.
     std::vector<std::uint8_t> keep(columns.begin(), columns.end());
     const auto mask = torch::tensor(keep, torch::kBool);
-    mean = torch::where(mask, mean, torch::zeros_like(mean));
-    std = torch::where(mask, std, torch::ones_like(std));
+    fitted.mean = torch::where(mask, fitted.mean, torch::zeros_like(fitted.mean));
+    fitted.std = torch::where(mask, fitted.std, torch::ones_like(fitted.std));
   }
-  for (auto* split : {&data.train, &data.valid, &data.test}) {
-    if (split->size() == 0) continue;
-    split->x = ((split->x.reshape({split->size(), -1}) - mean) / std).reshape(split->x.sizes()).contiguous();
-  }
+  for (auto* split : {&data.train, &data.valid, &data.test}) split->x = fitted.apply(split->x);
+  return fitted;
 }
 
 }  // namespace lepton

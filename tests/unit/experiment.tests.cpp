@@ -53,7 +53,7 @@ TEST_CASE("experiment errors name the JSON path", "[experiment]") {
         "task.optimizer: \"optimizer\" takes one of \"adam\", \"adamw\", \"sgd\", got \"adagrad\"");
   CHECK(error_of(with({{"task", {{"objective", {{"metric", "val_acc"}}}}}})) ==
         "task.objective.metric: expected one of val_accuracy, val_precision, val_recall, val_f1, val_roc_auc, "
-        "val_loss, train_loss, got \"val_acc\" (did you mean \"val_accuracy\"?)");
+        "val_loss, train_loss, parameter_count, latency_ms, got \"val_acc\" (did you mean \"val_accuracy\"?)");
   CHECK(error_of(with({{"task", {{"objective", {{"metric", "test_accuracy"}}}}}})) ==
         "task.objective.metric: optimizing \"test_accuracy\" would tune on the test split; optimize "
         "\"val_accuracy\" and read the test metrics afterwards");
@@ -103,4 +103,43 @@ TEST_CASE("first_difference finds the section that changes results", "[experimen
   CHECK(first_difference(a, parse_experiment(with({{"task", {{"epochs", 9}}}}), {})) == "task");
   CHECK(first_difference(a, parse_experiment(with({{"search", {{"space", {{"hidden", {{"high", 65}}}}}}}}), {})) ==
         "search.space");
+}
+
+TEST_CASE("finetune and distill tasks name where they start from; the sections they add parse strictly", "[experiment]") {
+  const json source = {{"study", "digits-source"}};
+  const Experiment ft = parse_experiment(
+      with({{"model", nullptr}, {"task", {{"type", "finetune"}, {"source", source}, {"freeze_layers", 1}}}}), {});
+  CHECK(ft.task.type == "finetune");
+  REQUIRE(ft.task.source);
+  CHECK(ft.task.source->study == "digits-source");
+  CHECK(ft.task.source->trial == "best");
+  CHECK(ft.model.plugin.empty());  // the source's model
+  const Experiment d = parse_experiment(
+      with({{"task", {{"type", "distill"}, {"teacher", "models/teacher"}, {"temperature", 3.0}}},
+            {"pruner", {{"type", "asha"}, {"min_epochs", 2}}},
+            {"dataset", {{"subset", {{"classes", {"0", "1"}}, {"train_per_class", 5}}}}}}),
+      {});
+  CHECK(d.task.source->file == "models/teacher");
+  CHECK(d.pruner.type == "asha");
+  CHECK(d.subset.train_per_class == 5);
+  CHECK(first_difference(d, parse_experiment(with({{"task", {{"type", "distill"}, {"teacher", "models/teacher"},
+                                                               {"temperature", 3.0}}},
+                                                   {"dataset", {{"subset", {{"classes", {"0", "1"}}, {"train_per_class", 5}}}}}}),
+                                              {})) == "pruner");
+
+  CHECK(error_of(with({{"task", {{"type", "finetune"}}}})) ==
+        "task.source: a finetune task needs a \"source\": a saved model's folder or {\"study\": NAME, \"trial\": \"best\"}");
+  CHECK(error_of(with({{"task", {{"type", "distill"}, {"teacher", {{"study", "t"}, {"trial", "last"}}}}}})) ==
+        "task.teacher.trial: expected \"best\" or a trial number, got string \"last\"");
+  CHECK_THAT(error_of(with({{"task", {{"teacher", "x"}}}})), Catch::StartsWith("task.teacher: unknown key"));
+  CHECK(error_of(with({{"task", {{"type", "distill"}, {"teacher", "x"}, {"alpha", 1.5}}}})) ==
+        "task.alpha: \"alpha\" takes values in [0, 1], got 1.5");
+  CHECK_THAT(error_of(with({{"task", {{"freeze_layers", 1}}}})), Catch::StartsWith("task.freeze_layers: unknown key"));
+  CHECK(error_of(with({{"task", {{"cross_validation", {{"folds", 1}}}}}})) ==
+        "task.cross_validation.folds: expected an integer in [2, 100], got 1");
+  CHECK_THAT(error_of(with({{"pruner", {{"type", "asha"}, {"warmup_epochs", 1}}}})),
+             Catch::StartsWith("pruner.warmup_epochs: unknown key"));
+  CHECK(error_of(with({{"dataset", {{"subset", {{"classes", {"a"}}}}}}})) ==
+        "dataset.subset.classes: classification needs at least 2 classes");
+  CHECK(error_of(with({{"model", nullptr}})) == "model: required key is missing");  // only finetune may leave it out
 }

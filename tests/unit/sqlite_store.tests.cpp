@@ -96,7 +96,7 @@ TEST_CASE("the change feed returns each change once, in number order", "[store]"
   auto b = start(*store, study.id, &cursor, {{"x", 2}}, &seen);
   REQUIRE(seen.size() == 1);  // trial 0, RUNNING
   CHECK(seen[0].state == TrialState::kRunning);
-  store->finish_trial(a->id, TrialResult{TrialState::kComplete, {0.5}, {}, "", json::object()});
+  store->finish_trial(a->id, TrialResult{TrialState::kComplete, {0.5}, {}, "", json::object(), {}});
   start(*store, study.id, &cursor, {{"x", 3}}, &seen);
   REQUIRE(seen.size() == 2);  // trial 0 finished, trial 1 new
   CHECK(seen[0].number == 0);

@@ -1,6 +1,7 @@
 // The train task on real data: deterministic per seed, whatever runs beside it; NaN losses fail the
 // trial with a reason; objectives and metrics come from the held-out splits.
 #include "plugins/registry.hpp"
+#include "run/tasks/task.hpp"
 #include "run/trainer.hpp"
 #include "support/temp_dir.hpp"
 
@@ -17,6 +18,8 @@ namespace {
 struct Fixture {
   Registry registry;
   lepton::DataSplits data;
+  Experiment experiment = parse_experiment(lepton::test::small_experiment("trainer", 1, 5), {});
+  TaskResources resources;
   Fixture() {
     registry.load_default();
     lepton::DatasetRequest request;
@@ -25,18 +28,28 @@ struct Fixture {
                       {"split", {{"valid", 0.2}, {"test", 0.2}, {"seed", 7}}}};
     data = registry.dataset("csv").load(request);
   }
-  TrainRequest request(std::uint64_t seed, json model_params = {{"hidden", 32}, {"dropout", 0.2}}) const {
-    TrainRequest r;
-    r.data = &data;
-    r.model = &registry.model("mlp");
-    r.model_name = "mlp";
-    r.model_params = std::move(model_params);
-    r.settings = {{"epochs", 5}, {"lr", 0.01}, {"batch_size", 32}};
-    r.objectives = {{"val_accuracy", lepton::Direction::kMaximize}};
-    r.seed = seed;
-    return r;
+  TaskInput input(std::uint64_t seed, json model_params = {{"hidden", 32}, {"dropout", 0.2}}) const {
+    TaskInput in;
+    in.experiment = &experiment;
+    in.data = &data;
+    in.resources = &resources;
+    in.model = &registry.model("mlp");
+    in.model_name = "mlp";
+    in.model_params = std::move(model_params);
+    in.settings = {{"epochs", 5}, {"lr", 0.01}, {"batch_size", 32}};
+    in.seed = seed;
+    return in;
+  }
+  TrialResult run(std::uint64_t seed, json model_params = {{"hidden", 32}, {"dropout", 0.2}}) const {
+    return run_task(input(seed, std::move(model_params))).result;
   }
 };
+
+// Everything but the measured latency, which is a timing.
+std::map<std::string, double> deterministic(std::map<std::string, double> metrics) {
+  metrics.erase("latency_ms");
+  return metrics;
+}
 
 // A model whose output turns NaN, to exercise the finite-loss check.
 class NanNetwork final : public lepton::Network {
@@ -75,14 +88,16 @@ TEST_CASE("the csv plugin splits breast cancer stratified and standardizes on tr
 
 TEST_CASE("training is deterministic per seed, even beside another trial", "[trainer]") {
   Fixture f;
-  const TrialResult alone = train_classifier(f.request(11));
+  const TrialResult alone = f.run(11);
   TrialResult first, second;
-  std::thread other([&] { second = train_classifier(f.request(12)); });
-  first = train_classifier(f.request(11));
+  std::thread other([&] { second = f.run(12); });
+  first = f.run(11);
   other.join();
   CHECK(alone.state == lepton::TrialState::kComplete);
-  CHECK(first.metrics == alone.metrics);  // dropout and shuffling draw from the trial's own generator
-  CHECK(second.metrics != alone.metrics);
+  CHECK(deterministic(first.metrics) == deterministic(alone.metrics));  // dropout and shuffling draw from the trial's own generator
+  CHECK(deterministic(second.metrics) != deterministic(alone.metrics));
+  CHECK(alone.metrics.at("parameter_count") == 30 * 32 + 32 + 32 * 32 + 32 + 32 * 2 + 2);
+  CHECK(alone.metrics.at("latency_ms") > 0);
   CHECK(alone.values.at(0) == alone.metrics.at("val_accuracy"));
   CHECK(alone.values.at(0) > 0.9);
   for (const char* m : {"val_accuracy", "val_precision", "val_recall", "val_f1", "val_roc_auc", "test_accuracy",
@@ -96,12 +111,12 @@ TEST_CASE("training is deterministic per seed, even beside another trial", "[tra
 TEST_CASE("every epoch reports the objective's validation value", "[trainer]") {
   Fixture f;
   std::vector<std::pair<int, double>> reports;
-  auto request = f.request(3);
+  auto request = f.input(3);
   request.on_epoch = [&](int epoch, double value) {
     reports.emplace_back(epoch, value);
     return false;
   };
-  const auto result = train_classifier(request);
+  const auto result = run_task(request).result;
   REQUIRE(reports.size() == 5);
   CHECK(reports.front().first == 1);
   CHECK(reports.back().first == 5);
@@ -110,13 +125,13 @@ TEST_CASE("every epoch reports the objective's validation value", "[trainer]") {
 
 TEST_CASE("a report that asks to stop ends the trial PRUNED at that epoch", "[trainer]") {
   Fixture f;
-  auto request = f.request(3);
+  auto request = f.input(3);
   int calls = 0;
   request.on_epoch = [&](int epoch, double) {
     ++calls;
     return epoch == 2;
   };
-  const auto result = train_classifier(request);
+  const auto result = run_task(request).result;
   CHECK(calls == 2);
   CHECK(result.state == lepton::TrialState::kPruned);
   CHECK(result.attrs["pruned_at_epoch"] == 2);
@@ -127,15 +142,14 @@ TEST_CASE("a report that asks to stop ends the trial PRUNED at that epoch", "[tr
 TEST_CASE("a NaN loss fails the trial with the epoch, step and a hint", "[trainer]") {
   Fixture f;
   NanModel model;
-  auto request = f.request(1);
+  auto request = f.input(1, json::object());
   request.model = &model;
-  request.model_params = json::object();
-  CHECK_THROWS_WITH(train_classifier(request),
+  CHECK_THROWS_WITH(run_task(request),
                     "loss became nan at epoch 1, step 1; lower the learning rate (lr = 0.01)");
 }
 
 TEST_CASE("a model that refuses its parameters fails the trial, tagged with the model", "[trainer]") {
   Fixture f;
-  CHECK_THROWS_WITH(train_classifier(f.request(1, {{"layers", 40}})),
+  CHECK_THROWS_WITH(f.run(1, {{"layers", 40}}),
                     "model mlp: model.layers: expected an integer in [1, 16], got 40");
 }

@@ -48,6 +48,13 @@ class MlpNetwork final : public lepton::Network {
     return h;
   }
 
+  std::vector<torch::Tensor> layer_outputs(const torch::Tensor& x) override {
+    std::vector<torch::Tensor> out;
+    torch::Tensor h = x.flatten(1);
+    for (auto& linear : linears_) out.push_back(h = dropout_(activate(linear(h), activation_)));
+    return out;
+  }
+
   torch::Tensor head(const torch::Tensor& features) override { return head_(features); }
 
   void replace_head(std::int64_t classes) override {

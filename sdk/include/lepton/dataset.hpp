@@ -35,6 +35,10 @@ struct LEPTON_API DataSplits {
   /// Provenance worth storing (file, split seed, ...). By convention "rows" holds the number of
   /// samples read, which the splits add up to.
   json info = json::object();
+  /// What load() fitted on the training data and a prediction must replay to read new files the
+  /// same way: the label values in class-index order, standardization statistics, ... . Saved
+  /// with every model and handed back in DatasetRequest::fitted by `lepton predict`.
+  json fitted = json::object();
 };
 
 /// What a dataset is loaded from.
@@ -44,6 +48,13 @@ struct LEPTON_API DatasetRequest {
   /// Where relative data files are looked up, in order: the working directory the study was
   /// started from, then the experiment file's folder.
   std::vector<std::string> search_dirs;
+  /// Prediction mode (`lepton predict`): read every sample of `file` (instead of the file the
+  /// config names) into `test`, unsplit, replaying `fitted` instead of fitting anything. Labels
+  /// are optional there: leave `y` undefined when the file has none, and write -1 for a label that
+  /// is not one of the trained classes.
+  bool predict = false;
+  std::string file;   ///< prediction mode: the file to read
+  json fitted;        ///< prediction mode: DataSplits::fitted of the training run
 };
 
 /// A dataset plugin. load() runs once per study, before any trial.
@@ -53,6 +64,21 @@ class LEPTON_API Dataset {
   /// Loads and splits the data. Throw ConfigError for bad options, a missing file or bad content,
   /// naming the JSON path or the file and line.
   virtual DataSplits load(const DatasetRequest& request) const = 0;
+};
+
+/// Zero mean and unit variance per feature, fitted on the training split only (held-out splits
+/// must not leak into training) and replayed unchanged on every other split and at prediction.
+struct LEPTON_API Standardization {
+  at::Tensor mean;  ///< {F} float32, over the flattened features
+  at::Tensor std;   ///< {F} float32; features constant on train get 1
+  /// Fits on `train` {N, ...}.
+  static Standardization fit(const at::Tensor& train);
+  /// `x` {N, ...} standardized, same shape.
+  at::Tensor apply(const at::Tensor& x) const;
+  /// {"mean": [...], "std": [...]}, for DataSplits::fitted.
+  json to_json() const;
+  /// Reads to_json()'s form; throws ConfigError at `path` when it is malformed.
+  static Standardization from_json(const json& value, const std::string& path);
 };
 
 /// Resolves a data file named in an experiment: as given when absolute, else the first of

@@ -36,6 +36,11 @@ class LEPTON_API Network : public torch::nn::Module {
   virtual std::vector<torch::Tensor> head_parameters() = 0;
   /// The backbone's parameters layer by layer, input side first (fine-tuning freezes the first k).
   virtual std::vector<std::vector<torch::Tensor>> backbone_layers() = 0;
+  /// The output of each backbone layer for a batch `x`, input side first, in one pass; the last one
+  /// is features(x), so `head(layer_outputs(x).back())` are the logits. Feature distillation matches
+  /// a student layer to a teacher layer through these. The default gives only {features(x)};
+  /// override it to expose the intermediate layers (one entry per backbone_layers() entry).
+  virtual std::vector<torch::Tensor> layer_outputs(const torch::Tensor& x);
 };
 
 /// What a model is built from.

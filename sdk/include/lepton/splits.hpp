@@ -36,7 +36,8 @@ LEPTON_API Split take_rows(const at::Tensor& x, const at::Tensor& y, const std::
 
 /// Standardizes features to zero mean and unit variance with statistics of the training split only
 /// (held-out splits must not leak into training). `columns` picks the flat feature columns to
-/// transform (empty: all); constant columns are left centred.
-LEPTON_API void standardize(DataSplits& data, const std::vector<bool>& columns = {});
+/// transform (empty: all); constant columns are left centred. Returns the statistics, for
+/// DataSplits::fitted (a prediction replays them).
+LEPTON_API Standardization standardize(DataSplits& data, const std::vector<bool>& columns = {});
 
 }  // namespace lepton

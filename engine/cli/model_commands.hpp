@@ -1,0 +1,42 @@
+// `lepton export` and `lepton predict`: a trial's saved model out of the store, and run on new data.
+// They register themselves on the CLI11 app, like the result commands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+namespace lepton::cli {
+
+struct ModelExportArgs {
+  std::string storage, study;
+  std::string trial = "best";  ///< "best" or a trial number
+  std::string output;          ///< -o: the folder to write
+  bool force = false;          ///< replace a model already in the folder
+};
+
+struct PredictArgs {
+  std::string model;  ///< --model: a saved model's folder
+  std::string data;   ///< --data: the file to predict
+  std::optional<long long> limit;  ///< print at most this many predictions (metrics cover all)
+  bool json = false;
+};
+
+int export_command(const ModelExportArgs& args);
+int predict_command(const PredictArgs& args);
+
+class ModelCommands {
+ public:
+  explicit ModelCommands(CLI::App& app);
+  /// Runs the one of these commands that was given: its exit code, or nothing when none was.
+  std::optional<int> run() const;
+
+ private:
+  ModelExportArgs export_args_;
+  PredictArgs predict_args_;
+  CLI::App* export_ = nullptr;
+  CLI::App* predict_ = nullptr;
+};
+
+}  // namespace lepton::cli

@@ -1,0 +1,42 @@
+// Prediction: plugin in prediction mode, subset mapping, the network, metrics on labelled rows.
+#include "run/predict.hpp"
+
+#include "data/subset.hpp"
+#include "run/trainer.hpp"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+
+namespace lepton::engine {
+
+Predictions predict_file(const std::string& model_folder, const std::string& data_file, const Registry& registry) {
+  Predictions out;
+  out.card = read_model_card(model_folder, "--model");
+  const auto net = load_model(model_folder, out.card, registry, "--model");
+  registry.require(PluginKind::kDataset, out.card.dataset_plugin, "--model: model.json: dataset.plugin");
+  DatasetRequest request;
+  request.config = out.card.dataset_config;
+  request.path = "model.json: dataset.config";
+  request.search_dirs = {std::filesystem::current_path().string()};
+  request.predict = true;
+  request.file = data_file;
+  request.fitted = out.card.dataset_fitted;
+  const DataSplits data = registry.dataset(out.card.dataset_plugin).load(request);
+  if (data.test.size() == 0) throw ConfigError("--data", data_file + " holds no samples");
+  if (data.input_shape != out.card.input_shape)
+    throw ConfigError("--data", data_file + " has samples of shape " + json(data.input_shape).dump() +
+                                    " but the model takes " + json(out.card.input_shape).dump());
+  const auto logits = predict_logits(*net, data.test.x).to(torch::kFloat64);
+  out.probabilities = torch::softmax(logits, 1);
+  out.predicted = logits.argmax(1);
+  if (!data.test.y.defined()) return out;
+  out.labels = out.card.subset_classes.empty() ? data.test.y : remap_labels(data.test.y, out.card.subset_classes);
+  const auto known = out.labels.ge(0).nonzero().reshape({-1});
+  out.scored = known.numel();
+  if (out.scored > 0)
+    out.metrics = classification_metrics(logits.index_select(0, known), out.labels.index_select(0, known));
+  return out;
+}
+
+}  // namespace lepton::engine

@@ -1,0 +1,32 @@
+// Running a saved model on a data file: the file is read by the dataset plugin the model was
+// trained with, replaying its fitted preprocessing, so predictions see data exactly as training did.
+#pragma once
+
+#include "plugins/registry.hpp"
+#include "run/checkpoint.hpp"
+#include "run/metrics.hpp"
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace lepton::engine {
+
+/// A saved model's predictions for every sample of a file.
+struct Predictions {
+  ModelCard card;
+  at::Tensor probabilities;  ///< {N, classes}, float64
+  at::Tensor predicted;      ///< {N} class indices into card.class_names
+  at::Tensor labels;         ///< {N} true class indices, -1 for labels outside the model's classes; undefined without labels
+  std::optional<ClassificationMetrics> metrics;  ///< over the samples whose label is one of the model's classes
+  std::int64_t scored = 0;   ///< how many samples the metrics cover
+};
+
+/// Loads the model saved in `model_folder` and predicts every sample of `data_file` (relative paths
+/// from the working directory). Throws ConfigError for a bad folder, a missing plugin or a file
+/// that does not fit the model.
+Predictions predict_file(const std::string& model_folder, const std::string& data_file, const Registry& registry);
+
+}  // namespace lepton::engine

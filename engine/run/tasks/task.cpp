@@ -1,0 +1,417 @@
+// A study's task: preparation shared by all trials, then each trial's runs (one, or one per fold
+// in lockstep), per-epoch reports, and the final scores.
+#include "run/tasks/task.hpp"
+
+#include "data/folds.hpp"
+#include "data/subset.hpp"
+#include "report/ranking.hpp"
+#include "run/class_weights.hpp"
+#include "run/metrics.hpp"
+#include "run/model_stats.hpp"
+#include "run/preprocess.hpp"
+#include "run/tasks/distill.hpp"
+#include "run/tasks/finetune.hpp"
+
+#include <lepton/random.hpp>
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+namespace lepton::engine {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string shape_text(const std::vector<std::int64_t>& shape) { return json(shape).dump(); }
+
+std::string names_text(const std::vector<std::string>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size() && i < 12; ++i) out += (i ? ", " : "") + names[i];
+  return out + (names.size() > 12 ? ", ..." : "");
+}
+
+// A saved model named by path (its folder, or the model.json or weights.pt file in it): absolute,
+// or relative to the working directory, then to the experiment file's folder (like data files).
+std::string resolve_model_folder(const std::string& file, const std::vector<std::string>& dirs, const std::string& path) {
+  std::vector<fs::path> tried;
+  if (fs::path(file).is_absolute() || dirs.empty()) {
+    tried.push_back(fs::absolute(file));
+  } else {
+    for (const auto& dir : dirs) tried.push_back(fs::absolute(fs::path(dir) / file));
+  }
+  std::string looked;
+  for (const auto& candidate : tried) {
+    const auto normal = candidate.lexically_normal();
+    const bool names_file = normal.filename() == kModelCardFile || normal.filename() == kWeightsFile;
+    const auto folder = names_file ? normal.parent_path() : normal;
+    std::error_code ec;
+    if (fs::is_regular_file(folder / kModelCardFile, ec)) return folder.string();
+    looked += (looked.empty() ? "" : ", ") + folder.string();
+  }
+  throw ConfigError(path, "no saved model \"" + file + "\" (a folder with " + kModelCardFile + "); looked in " + looked +
+                              "; `lepton export` writes one, or name a study: {\"study\": NAME, \"trial\": \"best\"}");
+}
+
+// The trial a {"study": ..., "trial": ...} reference names, and its saved model's folder.
+SourceModel find_study_source(const ModelSource& ref, const std::string& run_storage) {
+  const std::string url = !ref.storage.empty() ? ref.storage : !run_storage.empty() ? run_storage : kDefaultStorage;
+  std::unique_ptr<Store> store;
+  try {
+    store = open_store(url, OpenMode::kExisting);
+  } catch (const ConfigError& e) {
+    throw ConfigError(ref.path, "cannot find study \"" + ref.study + "\": " + e.detail());
+  }
+  const auto study = store->find_study(ref.study);
+  if (!study) {
+    std::vector<std::string> names;
+    for (const auto& s : store->list_studies()) names.push_back(s.name);
+    std::string message = "no study \"" + ref.study + "\" in " + url;
+    if (auto near = closest_match(ref.study, names)) message += " (did you mean \"" + *near + "\"?)";
+    throw ConfigError(ref.path + ".study", message + "; run it first (studies there: " +
+                                               (names.empty() ? std::string("none") : names_text(names)) + ")");
+  }
+  const auto trials = store->trials(study->id);
+  std::optional<TrialRecord> chosen;
+  if (ref.trial == "best") {
+    chosen = best_trial(trials, study->objectives);
+    if (!chosen) throw ConfigError(ref.path + ".trial", "study \"" + ref.study + "\" has no COMPLETE trial yet");
+  } else {
+    const int number = std::stoi(ref.trial);
+    for (const auto& t : trials)
+      if (t.number == number) chosen = t;
+    if (!chosen) throw ConfigError(ref.path + ".trial", "study \"" + ref.study + "\" has no trial " + ref.trial);
+    if (chosen->state != TrialState::kComplete)
+      throw ConfigError(ref.path + ".trial", "trial " + ref.trial + " of study \"" + ref.study + "\" is " +
+                                                 to_string(chosen->state) + ", not COMPLETE");
+  }
+  const auto artifact = chosen->artifacts.find("model");
+  if (artifact == chosen->artifacts.end())
+    throw ConfigError(ref.path, "trial " + std::to_string(chosen->number) + " of study \"" + ref.study +
+                                    "\" has no saved model (its study ran without a place for artifacts, e.g. in memory)");
+  SourceModel out;
+  out.folder = artifact->second;
+  out.description = "trial " + std::to_string(chosen->number) + " of study " + ref.study;
+  out.reference = {{"study", ref.study}, {"trial", chosen->number}, {"storage", url}, {"folder", out.folder}};
+  return out;
+}
+
+// Throws when a fixed value or the searched range of integer task setting `name` leaves [low, high].
+void check_setting_range(const Experiment& e, const std::string& name, std::int64_t low, std::int64_t high,
+                         const std::string& why) {
+  auto check = [&](const json& v, const std::string& path) {
+    if (v.is_number_integer() && (v.get<std::int64_t>() < low || v.get<std::int64_t>() > high))
+      throw ConfigError(path, "\"" + name + "\" " + v.dump() + " is out of range: " + why);
+  };
+  if (e.task.settings.contains(name)) check(e.task.settings[name], "task." + name);
+  if (const ParamSpec* spec = e.search.space.find(name)) {
+    const std::string path = "search.space." + name;
+    if (spec->numeric()) {
+      check(json(static_cast<std::int64_t>(spec->low)), path + ".low");
+      check(json(static_cast<std::int64_t>(spec->high)), path + ".high");
+    } else if (spec->type == ParamType::kFixed) {
+      check(spec->value, path + ".value");
+    } else {
+      for (std::size_t i = 0; i < spec->choices.size(); ++i) check(spec->choices[i], path + ".choices[" + std::to_string(i) + "]");
+    }
+  }
+}
+
+using Metrics = std::map<std::string, double>;
+
+// Each metric's mean over the runs (the folds).
+Metrics mean_metrics(const std::vector<Metrics>& all) {
+  Metrics mean;
+  for (const auto& m : all)
+    for (const auto& [name, value] : m) mean[name] += value / static_cast<double>(all.size());
+  return mean;
+}
+
+json metrics_json(Metrics m, double train_loss) {
+  m["train_loss"] = train_loss;
+  json j = json::object();
+  for (const auto& [k, v] : m) j[k] = std::isfinite(v) ? json(v) : json(nullptr);
+  return j;
+}
+
+// One network, its training run and the split it is scored on after every epoch.
+struct Run {
+  std::unique_ptr<TrainingRun> training;
+  Split valid;
+  double train_loss = 0;
+  Metrics valid_metrics;  ///< "val_<metric>": the built-in metrics and the experiment's metric plugins'
+};
+
+// Makes the training runs of one trial the way its task type wants them.
+class RunFactory {
+ public:
+  RunFactory(const TaskInput& in, const TrainSettings& settings) : in_(in), settings_(settings) {
+    const auto& type = in.experiment->task.type;
+    if (type == "finetune") {
+      finetune_ = FinetuneSettings::read(in.settings);
+      model_params_ = in.resources->source->card.model_params;
+      for (const auto& item : in.model_params.items()) model_params_[item.key()] = item.value();
+    } else {
+      model_params_ = in.model_params;
+      if (type == "distill") distill_ = DistillSettings::read(in.settings);
+    }
+  }
+
+  // A run training on `train`, whose rows are `rows` of the pool (train rows, then valid rows).
+  std::unique_ptr<TrainingRun> make(const Split& train, const at::Tensor& rows, std::uint64_t seed) {
+    const DataSplits& data = *in_.data;
+    if (finetune_) {
+      if (wants_preprocessing(in_.preprocess))
+        throw TrialFailure("preprocessing is for train and distill tasks; a fine-tuned network reads data as its source did");
+      FinetuneStart start = finetune_start(*in_.resources->source, *in_.model, in_.model_name, in_.model_params,
+                                           data.class_names, *finetune_, seed);
+      new_head_ = start.new_head;
+      return std::make_unique<TrainingRun>(start.net, train, settings_, std::move(start.groups));
+    }
+    ModelRequest request;
+    request.params = in_.model_params;
+    // Fitted on the rows this run trains on (the training split or a fold's), never on what it is scored on.
+    const Preprocessor pre = wants_preprocessing(in_.preprocess) ? fit_preprocessor(in_.preprocess, train.x) : Preprocessor{};
+    request.shape.input = pre.identity() ? data.input_shape : pre.output_shape();
+    request.shape.classes = static_cast<std::int64_t>(data.class_names.size());
+    auto net = with_preprocessing(build_network(*in_.model, in_.model_name, request, seed), pre);
+    fitted_.push_back(pre.identity() ? json::object() : pre.describe());
+    std::unique_ptr<LossTerms> extra;
+    if (distill_)
+      extra = make_distillation_loss(*in_.resources->teacher, rows, *net, train.x.slice(0, 0, 1), *distill_, seed);
+    auto groups = all_parameters(*net);
+    return std::make_unique<TrainingRun>(net, train, settings_, std::move(groups), std::move(extra));
+  }
+
+  const json& model_params() const { return model_params_; }
+  /// What each run's preprocessing fitted, in the order the runs were made (empty objects: none).
+  const std::vector<json>& fitted() const { return fitted_; }
+
+  // What the trial stores about how its network started.
+  void describe(json& attrs) const {
+    const auto& source = in_.resources->source;
+    if (finetune_) {
+      attrs["source"] = source->reference;
+      attrs["new_head"] = new_head_;
+    } else if (distill_) {
+      attrs["teacher"] = source->reference;
+    }
+  }
+
+ private:
+  const TaskInput& in_;
+  TrainSettings settings_;
+  std::optional<FinetuneSettings> finetune_;
+  std::optional<DistillSettings> distill_;
+  json model_params_;
+  std::vector<json> fitted_;
+  bool new_head_ = false;
+};
+
+double epoch_value(const std::string& metric, const Run& run) {
+  return metric == "train_loss" ? run.train_loss : run.valid_metrics.at(metric);
+}
+
+// The runs' last validation metrics and training loss, averaged over the runs (the folds).
+void add_run_metrics(const std::vector<Run>& runs, TrialResult& result) {
+  std::vector<Metrics> valid;
+  double train_loss = 0;
+  for (const auto& r : runs) {
+    valid.push_back(r.valid_metrics);
+    train_loss += r.train_loss / static_cast<double>(runs.size());
+  }
+  for (const auto& [name, value] : mean_metrics(valid)) result.metrics[name] = value;
+  result.metrics["train_loss"] = train_loss;
+}
+
+TrialResult pruned_result(int epoch, const std::vector<Run>& runs) {
+  TrialResult pruned;
+  pruned.state = TrialState::kPruned;
+  add_run_metrics(runs, pruned);
+  pruned.attrs["pruned_at_epoch"] = epoch;
+  pruned.error = "pruned at epoch " + std::to_string(epoch);
+  return pruned;
+}
+
+}  // namespace
+
+std::shared_ptr<TaskResources> open_task(const Experiment& e, const Registry& registry) {
+  auto task = std::make_shared<TaskResources>();
+  if (!e.task.source) return task;
+  const ModelSource& ref = *e.task.source;
+  SourceModel source;
+  if (!ref.file.empty()) {
+    source.folder = resolve_model_folder(ref.file, e.data_dirs, ref.path);
+    source.description = source.folder;
+    source.reference = {{"path", source.folder}};
+  } else {
+    source = find_study_source(ref, e.storage);
+  }
+  source.card = read_model_card(source.folder, ref.path);
+  source.net = load_model(source.folder, source.card, registry, ref.path);
+  task->source = std::move(source);
+  return task;
+}
+
+std::string task_model_plugin(const Experiment& e, const TaskResources& task) {
+  if (e.model.plugin.empty() && task.source) return task.source->card.model_plugin;
+  return e.model.plugin;
+}
+
+std::shared_ptr<DataSplits> load_study_data(const Experiment& e, const Registry& registry, TaskResources& task) {
+  DatasetRequest request;
+  request.config = e.dataset.config;
+  request.config.erase("subset");  // the engine's option, not the plugin's
+  request.path = e.dataset.path;
+  request.search_dirs = e.data_dirs;
+  auto data = std::make_shared<DataSplits>(registry.dataset(e.dataset.plugin).load(request));
+  task.dataset_fitted = data->fitted;
+  task.subset_classes = apply_subset(*data, e.subset, e.dataset.path + ".subset");
+  return data;
+}
+
+void bind_task_data(TaskResources& task, const Experiment& e, const DataSplits& data) {
+  if (!task.source) return;
+  const SourceModel& source = *task.source;
+  const std::string& path = e.task.source->path;
+  const std::string role = e.task.type == "finetune" ? "source" : "teacher";
+  if (source.card.input_shape != data.input_shape)
+    throw ConfigError(path, "the " + role + " (" + source.description + ") takes samples of shape " +
+                                shape_text(source.card.input_shape) + ", but the data's are " + shape_text(data.input_shape));
+  if (e.task.type == "finetune") {
+    if (!e.model.plugin.empty() && e.model.plugin != source.card.model_plugin)
+      throw ConfigError(e.model.path + ".plugin", "the source was trained with model \"" + source.card.model_plugin +
+                                                      "\"; fine-tuning continues that model (leave out \"model\" or name it)");
+    const auto layers = static_cast<std::int64_t>(source.net->backbone_layers().size());
+    check_setting_range(e, "freeze_layers", 0, layers,
+                        "the source's model has " + std::to_string(layers) + " backbone layers");
+    if (e.task.settings.value("head", "auto") == "keep" && source.card.class_names.size() != data.class_names.size())
+      throw ConfigError("task.head", "\"keep\" needs the source's " + std::to_string(source.card.class_names.size()) +
+                                         " classes, but the data has " + std::to_string(data.class_names.size()));
+    return;
+  }
+  if (source.card.class_names != data.class_names)
+    throw ConfigError(path, "the teacher (" + source.description + ") predicts the classes " +
+                                names_text(source.card.class_names) + ", but the data's are " + names_text(data.class_names) +
+                                "; distil on the data the teacher was trained for");
+  auto teacher = std::make_shared<Teacher>(source.net, data);
+  const auto layers = static_cast<std::int64_t>(teacher->layer_count());
+  const std::string why = "the teacher's model exposes " + std::to_string(layers) + " backbone layer(s)";
+  check_setting_range(e, "teacher_layer", -layers, layers - 1, why);
+  task.teacher = std::move(teacher);
+}
+
+std::optional<std::size_t> epoch_objective(const std::vector<Objective>& objectives) {
+  for (std::size_t i = 0; i < objectives.size(); ++i)
+    if (objectives[i].metric.rfind("val_", 0) == 0 || objectives[i].metric == "train_loss") return i;
+  return std::nullopt;
+}
+
+TaskOutput run_task(const TaskInput& in) {
+  const Experiment& e = *in.experiment;
+  const DataSplits& data = *in.data;
+  TrainSettings settings = TrainSettings::read(in.settings, e.task.type);
+  settings.class_weight = class_weights(in.settings.value("class_weight", json("none")), data);
+  const Scoring builtin_only;
+  const Scoring& scoring = in.scoring ? *in.scoring : builtin_only;
+  auto score = [&](Network& net, const Split& split, const char* prefix) {
+    return scoring.score(predict_logits(net, split.x), split, prefix);
+  };
+  TrialGeneratorScope trial_random(in.seed);
+  RunFactory factory(in, settings);
+  const CrossValidation& cv = e.task.cross_validation;
+  const auto objective = epoch_objective(e.task.objectives);
+  const std::int64_t train_rows = data.train.size();
+
+  // The pool (train rows, then valid rows) that folds split; without folds, train and valid as given.
+  Split pool;
+  std::vector<Run> runs;
+  if (cv.enabled()) {
+    pool = Split{torch::cat({data.train.x, data.valid.x}), torch::cat({data.train.y, data.valid.y})};
+    if (data.train.outcome.defined() && data.valid.outcome.defined())
+      pool.outcome = torch::cat({data.train.outcome, data.valid.outcome});
+    const auto folds = stratified_folds(pool.y, cv.folds, cv.seed, "task.cross_validation.folds");
+    for (std::size_t f = 0; f < folds.size(); ++f) {
+      const Split train{pool.x.index_select(0, folds[f].train), pool.y.index_select(0, folds[f].train)};
+      Run run;
+      run.training = factory.make(train, folds[f].train, derive_seed(in.seed, f + 1));
+      run.valid = Split{pool.x.index_select(0, folds[f].valid), pool.y.index_select(0, folds[f].valid)};
+      if (pool.outcome.defined()) run.valid.outcome = pool.outcome.index_select(0, folds[f].valid);
+      runs.push_back(std::move(run));
+    }
+  } else {
+    Run run;
+    run.training = factory.make(data.train, torch::arange(train_rows, torch::kLong), in.seed);
+    run.valid = data.valid;
+    runs.push_back(std::move(run));
+  }
+
+  for (int epoch = 1; epoch <= settings.epochs; ++epoch) {
+    for (auto& run : runs) {
+      run.train_loss = run.training->train_epoch(epoch);
+      run.valid_metrics = score(*run.training->network(), run.valid, "val");
+    }
+    if (!objective || !in.on_epoch) continue;
+    double value = 0;
+    for (const auto& run : runs)
+      value += epoch_value(e.task.objectives[*objective].metric, run) / static_cast<double>(runs.size());
+    if (in.on_epoch(epoch, value)) {
+      TaskOutput out;
+      out.result = pruned_result(epoch, runs);
+      factory.describe(out.result.attrs);
+      return out;
+    }
+  }
+
+  TaskOutput out;
+  TrialResult& result = out.result;
+  add_run_metrics(runs, result);
+  std::shared_ptr<Network> final_net = runs.front().training->network();
+  if (cv.enabled()) {
+    json folds = json::array();
+    for (const auto& run : runs) folds.push_back(metrics_json(run.valid_metrics, run.train_loss));
+    result.attrs["folds"] = folds;
+    if (cv.refit) {
+      // One more run on all of train + valid: the model that is saved and scored on test.
+      auto refit = factory.make(pool, torch::arange(pool.size(), torch::kLong), in.seed);
+      for (int epoch = 1; epoch <= settings.epochs; ++epoch) refit->train_epoch(epoch);
+      final_net = refit->network();
+      out.network = final_net;
+      if (data.test.size() > 0) result.metrics.merge(score(*final_net, data.test, "test"));
+    } else if (data.test.size() > 0) {
+      std::vector<Metrics> test;
+      for (const auto& run : runs) test.push_back(score(*run.training->network(), data.test, "test"));
+      result.metrics.merge(mean_metrics(test));
+    }
+  } else {
+    out.network = final_net;
+    if (data.test.size() > 0) result.metrics.merge(score(*final_net, data.test, "test"));
+  }
+  const std::int64_t parameters = parameter_count(*final_net);
+  result.attrs["parameter_count"] = parameters;
+  result.metrics["parameter_count"] = static_cast<double>(parameters);
+  result.metrics["latency_ms"] = latency_ms(*final_net, data.valid.x.slice(0, 0, 1));
+  factory.describe(result.attrs);
+  if (const auto& fitted = factory.fitted(); !fitted.empty() && !fitted.back().empty()) {
+    // The saved network's preprocessing is the last run's (the only run, or the refit); folds without
+    // a refit each fitted their own.
+    out.preprocess = out.network ? fitted.back() : json::object();
+    result.attrs["preprocess"] = cv.enabled() && !cv.refit ? json(fitted) : fitted.back();
+  }
+  for (const auto& o : e.task.objectives) {
+    const auto it = result.metrics.find(o.metric);
+    const double v = it == result.metrics.end() ? std::nan("") : it->second;
+    if (!std::isfinite(v))
+      throw TrialFailure("objective " + o.metric + " is " + std::to_string(v) +
+                         " (undefined on this split, e.g. ROC-AUC with one class present)");
+    result.values.push_back(v);
+  }
+  result.state = TrialState::kComplete;
+  out.model_params = factory.model_params();
+  return out;
+}
+
+}  // namespace lepton::engine
