@@ -363,6 +363,22 @@ TEST_CASE("grid visits every combination once before repeating any", "[searchers
   CHECK(*values.begin() == Approx(0.001));
   CHECK(*values.rbegin() == Approx(0.1));
   CHECK(std::any_of(values.begin(), values.end(), [](double v) { return std::fabs(v - 0.01) < 1e-12; }));  // log-spaced
+
+  // With points, an integer range with more values is thinned to that many, ends included.
+  setup.space = lepton::SearchSpace::parse(json::parse(R"({"n": {"type": "int", "low": 1, "high": 1000, "log": true}})"),
+                                           "search.space");
+  setup.options = {{"points", 4}};
+  Study thin{"grid", setup, registry().searcher("grid")(setup), {}};
+  std::set<std::int64_t> ints;
+  for (int t = 0; t < 4; ++t) {
+    const json p = propose(thin);
+    ints.insert(p["n"].get<std::int64_t>());
+    thin.history.push_back({t, TrialState::kComplete, p, {0.0}, {}});
+  }
+  CHECK(ints.size() == 4);
+  CHECK(*ints.begin() == 1);
+  CHECK(*ints.rbegin() == 1000);
+  CHECK(ints.count(propose(thin)["n"].get<std::int64_t>()) == 1);  // the grid is those 4 values
 }
 
 TEST_CASE("tpe's constant liar steers proposals away from running trials", "[searchers][tpe]") {

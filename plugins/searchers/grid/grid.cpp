@@ -17,7 +17,7 @@ constexpr std::size_t kMaxPoints = 100'000;
 constexpr std::uint32_t kInactive = std::numeric_limits<std::uint32_t>::max();
 
 struct Options {
-  std::int64_t points = 0;  // values per continuous float; 0: continuous floats are an error
+  std::int64_t points = 0;  // values per continuous float (and at most per discrete range); 0: floats are an error
   bool shuffle = true;
 };
 
@@ -39,7 +39,7 @@ std::vector<json> grid_values(const lepton::ParamSpec& spec, const Options& opti
   if (spec.type == lepton::ParamType::kCategorical) return spec.choices;
   std::vector<json> out;
   const std::int64_t n = spec.cardinality();
-  if (n > 0) {
+  if (n > 0 && (options.points == 0 || n <= options.points)) {
     if (static_cast<std::size_t>(n) > kMaxPoints)
       throw lepton::ConfigError(path, "has " + std::to_string(n) + " values, more than a grid can hold (" +
                                           count_text(kMaxPoints) + "); give it a larger \"step\"");
@@ -51,9 +51,12 @@ std::vector<json> grid_values(const lepton::ParamSpec& spec, const Options& opti
     throw lepton::ConfigError(path, "grid search needs discrete values: give this float a \"step\", or set "
                                     "search.options.points to the number of evenly spaced values to try");
   const auto [lo, hi] = lepton::SearchSpace::internal_bounds(spec);
+  // Evenly spaced on the internal scale; an integer or stepped range with more values than `points`
+  // is thinned the same way (rounding may merge neighbours: each value is kept once).
   for (std::int64_t k = 0; k < options.points; ++k) {
     const double internal = lo + (hi - lo) * static_cast<double>(k) / static_cast<double>(options.points - 1);
-    out.push_back(lepton::SearchSpace::from_internal(spec, internal));
+    json value = lepton::SearchSpace::from_internal(spec, internal);
+    if (out.empty() || out.back() != value) out.push_back(std::move(value));
   }
   return out;
 }
