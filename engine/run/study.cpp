@@ -76,7 +76,6 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
     if (is_choice_param(e.model_choices, spec.name)) continue;
     if (const ParamRule* rule = task.find(spec.name)) {
       check_searchable(*rule, spec, path);
-      out.trainer_params.push_back(spec.name);
     } else if (const ParamRule* rule = preprocess_schema().find(spec.name)) {
       check_searchable(*rule, spec, path);
     } else if (const ParamRule* rule = model.parameters.find(spec.name)) {

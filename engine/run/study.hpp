@@ -23,8 +23,6 @@ struct PreparedExperiment {
   Experiment experiment;
   std::shared_ptr<const DataSplits> data;
   std::string dataset_plugin, model_plugin, searcher_plugin;
-  /// Which searched parameters the trainer takes; the rest go to the model.
-  std::vector<std::string> trainer_params;
   /// What the task prepared once for all trials: a fine-tuning source, a teacher and its outputs.
   std::shared_ptr<const TaskResources> task;
   /// Where COMPLETE trials save their models (trial-N/ inside); empty: not saved.
