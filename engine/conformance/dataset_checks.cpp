@@ -97,7 +97,21 @@ std::vector<CheckResult> check_dataset(const Dataset& dataset, const json& setti
       if (split->outcome.defined())
         expect(split->outcome.dim() == 1 && split->outcome.size(0) == split->size(), where + "outcome must be {N}");
     }
-    return "x float32 " + shape_text(data.input_shape) + " per sample, y int64, " + std::to_string(classes) + " classes";
+    for (const auto& c : data.categorical) {
+      const std::string where = "categorical column " + std::to_string(c.column) + ": ";
+      expect(c.column >= 0 && c.column < width, where + "outside the " + std::to_string(width) + " features");
+      expect(c.values.size() >= 2, where + std::to_string(c.values.size()) + " categories; declare at least 2");
+      for (const auto& [name, split] : splits_of(data)) {
+        if (split->size() == 0) continue;
+        const auto codes = split->x.flatten(1).select(1, c.column);
+        expect((codes == codes.round()).all().item<bool>() && codes.min().item<double>() >= 0 &&
+                   codes.max().item<double>() < static_cast<double>(c.values.size()),
+               where + std::string(name) + " split holds values that are not category indices in [0, " +
+                   std::to_string(c.values.size()) + ")");
+      }
+    }
+    return "x float32 " + shape_text(data.input_shape) + " per sample, y int64, " + std::to_string(classes) + " classes" +
+           (data.categorical.empty() ? std::string() : ", " + std::to_string(data.categorical.size()) + " categorical");
   });
   list.run("split sizes add up", [&] {
     expect(data.train.size() > 0 && data.valid.size() > 0, "the train and valid splits must both hold samples");

@@ -42,14 +42,47 @@ class PreprocessedNetwork final : public Network {
 
 std::vector<std::int64_t> Preprocessor::output_shape() const {
   if (components.defined()) return {components.size(1)};
+  if (!onehot_columns.empty()) return {encoded_width_};
   return input_shape;
+}
+
+void Preprocessor::set_onehot(std::vector<std::int64_t> columns, std::vector<std::int64_t> sizes, std::int64_t features) {
+  onehot_columns = std::move(columns);
+  onehot_sizes = std::move(sizes);
+  std::vector<bool> coded(static_cast<std::size_t>(features), false);
+  for (const auto c : onehot_columns) coded.at(static_cast<std::size_t>(c)) = true;
+  std::vector<std::int64_t> kept, offsets;
+  for (std::int64_t f = 0; f < features; ++f)
+    if (!coded[static_cast<std::size_t>(f)]) kept.push_back(f);
+  std::int64_t width = 0;
+  for (const auto k : onehot_sizes) {
+    offsets.push_back(width);
+    width += k;
+  }
+  kept_ = torch::tensor(kept, torch::kLong);
+  coded_ = torch::tensor(onehot_columns, torch::kLong);
+  offsets_ = torch::tensor(offsets, torch::kLong).unsqueeze(0);
+  encoded_width_ = static_cast<std::int64_t>(kept.size()) + width;
+}
+
+at::Tensor Preprocessor::encode(const at::Tensor& flat) const {
+  if (onehot_columns.empty()) return flat;
+  const auto sizes = torch::tensor(onehot_sizes, torch::kLong).unsqueeze(0);
+  const auto codes = flat.index_select(1, coded_).round().to(torch::kLong);
+  // A code outside its categories (unseen at prediction) flags none of its columns.
+  const auto known = (codes >= 0) & (codes < sizes);
+  const auto slots = torch::where(known, codes, torch::zeros_like(codes)) + offsets_;
+  const auto onehot = torch::zeros({flat.size(0), encoded_width_ - kept_.size(0)}, flat.options())
+                          .scatter_(1, slots, known.to(flat.scalar_type()));
+  return torch::cat({flat.index_select(1, kept_), onehot}, 1);
 }
 
 at::Tensor Preprocessor::apply(const at::Tensor& x) const {
   if (identity()) return x;
-  torch::Tensor h = x.flatten(1);
+  torch::Tensor h = encode(x.flatten(1));
   if (shift.defined()) h = (h - shift) / scale;
   if (components.defined()) return torch::matmul(h - center, components);
+  if (!onehot_columns.empty()) return h;
   std::vector<std::int64_t> shape{x.size(0)};
   shape.insert(shape.end(), input_shape.begin(), input_shape.end());
   return h.reshape(shape);
@@ -58,22 +91,50 @@ at::Tensor Preprocessor::apply(const at::Tensor& x) const {
 json Preprocessor::describe() const {
   json out = json::object();
   out["scaler"] = settings.value("scaler", "none");
+  if (!onehot_columns.empty()) {
+    json pairs = json::array();
+    for (std::size_t i = 0; i < onehot_columns.size(); ++i) pairs.push_back({onehot_columns[i], onehot_sizes[i]});
+    out["onehot"] = pairs;
+  }
   if (components.defined()) out["pca_components"] = components.size(1);
   out["fitted_rows"] = fitted_rows;
   return out;
 }
 
-bool wants_preprocessing(const json& settings) {
-  return settings.value("scaler", "none") != "none" || settings.value("pca", false);
+namespace {
+
+bool encodes(const json& settings, const std::vector<CategoricalColumn>& categorical) {
+  return !categorical.empty() && settings.value("encoding", "onehot") == "onehot";
 }
 
-Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x) {
+std::int64_t flat_size(const std::vector<std::int64_t>& shape) {
+  std::int64_t features = 1;
+  for (const auto d : shape) features *= d;
+  return features;
+}
+
+}  // namespace
+
+bool wants_preprocessing(const json& settings, const std::vector<CategoricalColumn>& categorical) {
+  return settings.value("scaler", "none") != "none" || settings.value("pca", false) || encodes(settings, categorical);
+}
+
+Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x,
+                              const std::vector<CategoricalColumn>& categorical) {
   torch::NoGradGuard no_grad;
   Preprocessor out;
   out.settings = settings;
   out.input_shape.assign(train_x.sizes().begin() + 1, train_x.sizes().end());
   out.fitted_rows = train_x.size(0);
-  torch::Tensor x = train_x.flatten(1).to(torch::kFloat);
+  if (encodes(settings, categorical)) {
+    std::vector<std::int64_t> columns, sizes;
+    for (const auto& c : categorical) {
+      columns.push_back(c.column);
+      sizes.push_back(static_cast<std::int64_t>(c.values.size()));
+    }
+    out.set_onehot(std::move(columns), std::move(sizes), flat_size(out.input_shape));
+  }
+  torch::Tensor x = out.encode(train_x.flatten(1).to(torch::kFloat));
   const std::string scaler = settings.value("scaler", "none");
   if (scaler == "standardize") {
     out.shift = x.mean(0);
@@ -110,10 +171,20 @@ Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x) {
 Preprocessor blank_preprocessor(const json& described, const std::vector<std::int64_t>& input_shape) {
   Preprocessor out;
   out.input_shape = input_shape;
-  std::int64_t features = 1;
-  for (const auto d : input_shape) features *= d;
+  std::int64_t features = flat_size(input_shape);
+  if (described.contains("onehot")) {
+    std::vector<std::int64_t> columns, sizes;
+    for (const auto& pair : described["onehot"]) {
+      columns.push_back(pair.at(0).get<std::int64_t>());
+      sizes.push_back(pair.at(1).get<std::int64_t>());
+    }
+    out.set_onehot(std::move(columns), std::move(sizes), features);
+    features = out.output_shape().front();
+  }
   const std::string scaler = described.value("scaler", "none");
-  out.settings = {{"scaler", scaler}, {"pca", described.contains("pca_components")}};
+  out.settings = {{"scaler", scaler},
+                  {"pca", described.contains("pca_components")},
+                  {"encoding", described.contains("onehot") ? "onehot" : "ordinal"}};
   if (scaler != "none") {
     out.shift = torch::zeros({features});
     out.scale = torch::ones({features});

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <lepton/config.hpp>
+#include <lepton/dataset.hpp>
 #include <lepton/model.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -14,30 +15,47 @@
 
 namespace lepton::engine {
 
-/// A fitted transform: scaling per feature, then an optional projection on principal components.
+/// A fitted transform: one-hot encoding of categorical features, scaling per feature, then an
+/// optional projection on principal components.
 struct Preprocessor {
-  at::Tensor shift, scale;          ///< scaling: (x - shift) / scale per flattened feature; undefined: none
+  /// One-hot encoding: the categorical features (positions in a flattened sample) and their
+  /// category counts; they become one 0/1 column each per category, after the other features.
+  std::vector<std::int64_t> onehot_columns, onehot_sizes;
+  at::Tensor shift, scale;          ///< scaling: (x - shift) / scale per (encoded) feature; undefined: none
   at::Tensor center, components;    ///< PCA: (x - center) @ components {features, k}; undefined: none
   std::vector<std::int64_t> input_shape;  ///< one raw sample's shape
   std::int64_t fitted_rows = 0;           ///< how many samples the statistics came from
 
-  bool identity() const { return !shift.defined() && !components.defined(); }
-  /// One transformed sample's shape: {k} after PCA, else the input's.
+  bool identity() const { return onehot_columns.empty() && !shift.defined() && !components.defined(); }
+  /// One transformed sample's shape: {k} after PCA, {encoded features} after one-hot, else the input's.
   std::vector<std::int64_t> output_shape() const;
   /// Transforms a batch {N, input...}.
   at::Tensor apply(const at::Tensor& x) const;
   /// What the trial stores: the steps, their sizes and the rows fitted on, e.g.
-  /// {"scaler": "standardize", "pca_components": 7, "fitted_rows": 341}.
+  /// {"scaler": "standardize", "pca_components": 7, "fitted_rows": 341}, plus "onehot":
+  /// [[column, categories], ...] when it encodes.
   json describe() const;
   json settings;  ///< the settings it was fitted with
+
+  /// Encodes the categorical features of flattened samples {N, F}; the others pass unchanged.
+  at::Tensor encode(const at::Tensor& flat) const;
+  /// Sets the one-hot step for `columns` of `sizes` categories, in samples of `features` features.
+  void set_onehot(std::vector<std::int64_t> columns, std::vector<std::int64_t> sizes, std::int64_t features);
+
+ private:
+  at::Tensor kept_, coded_, offsets_;  // the one-hot step's index tensors
+  std::int64_t encoded_width_ = 0;
 };
 
-/// Whether `settings` (the preprocess owner's values) ask for any step.
-bool wants_preprocessing(const json& settings);
+/// Whether `settings` (the preprocess owner's values) ask for any step on data with `categorical`
+/// features (which are one-hot encoded unless `encoding` is "ordinal").
+bool wants_preprocessing(const json& settings, const std::vector<CategoricalColumn>& categorical = {});
 
 /// Fits the steps `settings` ask for on `train_x` {N, input...} alone. PCA keeps `pca_components`
 /// (capped at min(N, features)) or, when unset, the fewest components explaining 95% of the variance.
-Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x);
+/// `categorical` features are one-hot encoded first, unless `encoding` is "ordinal".
+Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x,
+                              const std::vector<CategoricalColumn>& categorical = {});
 
 /// A preprocessor of the shape `described` (Preprocessor::describe()) records for samples of
 /// `input_shape`, its statistics zero: loading a saved network's buffers fills them in.

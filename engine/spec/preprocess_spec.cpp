@@ -11,7 +11,9 @@ const ParamSchema& preprocess_schema() {
         "pca":            {"type": "bool", "default": false,
                            "description": "project the (scaled) features on their principal components"},
         "pca_components": {"type": "int", "low": 1, "high": 100000,
-                           "description": "components PCA keeps (capped at the feature count); unset: 95% of the variance"}
+                           "description": "components PCA keeps (capped at the feature count); unset: 95% of the variance"},
+        "encoding":       {"type": "categorical", "choices": ["onehot", "ordinal"], "default": "onehot",
+                           "description": "the dataset's categorical features: one 0/1 column per category, or the category's index (no effect on data without them)"}
       })json"),
       "preprocess");
   return schema;

@@ -1,11 +1,13 @@
 // Model selection end to end: a study searches families and preprocessing together, stores each
 // trial's family with only that family's parameters, and `trials --group-by model` ranks the families.
 #include "support/process.hpp"
+#include "support/study_files.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <set>
 
 using lepton::json;
 using lepton::test::run_lepton;
@@ -109,5 +111,58 @@ TEST_CASE("the model-selection examples run as documented", "[model_selection][e
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK_THAT(r.out, Catch::Contains("1 trials: 1 complete"));
+  }
+}
+
+TEST_CASE("the encoding of categorical attributes is searched like any preprocessing step", "[model_selection]") {
+  lepton::test::TempDir dir;
+  const json e = json::parse(R"({
+    "name": "encode",
+    "dataset": {"plugin": "arff", "path": ")" + std::string(LEPTON_SOURCE_DIR) + R"(/data/credit-g.arff",
+                "split": {"valid": 0.25, "test": 0.2, "seed": 3}},
+    "model": {"plugin": "linear"},
+    "task": {"type": "train", "epochs": 3, "lr": 0.05, "objective": {"metric": "val_accuracy"}},
+    "search": {"searcher": "grid", "trials": 2, "seed": 1,
+               "space": {"encoding": {"type": "categorical", "choices": ["onehot", "ordinal"]},
+                         "scaler": {"type": "categorical", "choices": ["standardize"]}}}
+  })");
+  const std::string url = dir.sqlite_url();
+  const auto run = run_lepton({"run", dir.write_json("e.json", e), "--storage", url, "--quiet"});
+  INFO(run.out << run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto trials = lepton::test::trials_of(url, "encode");
+  REQUIRE(trials.size() == 2);
+  std::set<std::string> seen;
+  for (const auto& t : trials) {
+    INFO(t.error);
+    REQUIRE(t.state == lepton::TrialState::kComplete);
+    const std::string encoding = t.params.at("encoding");
+    seen.insert(encoding);
+    const json& pre = t.attrs.at("preprocess");
+    // 7 numeric + 13 categorical attributes: 63 inputs one-hot (13 groups), 20 as indices; two classes.
+    if (encoding == "onehot") {
+      CHECK(pre.at("onehot").size() == 13);
+      CHECK(t.metrics.at("parameter_count") == (63 + 1) * 2);
+    } else {
+      CHECK_FALSE(pre.contains("onehot"));
+      CHECK(t.metrics.at("parameter_count") == (20 + 1) * 2);
+    }
+    CHECK(t.metrics.at("val_accuracy") > 0.6);
+  }
+  CHECK(seen == std::set<std::string>{"onehot", "ordinal"});
+
+  // The saved model carries its encoding: predicting the whole file reads indices and encodes them.
+  for (const auto& t : trials) {
+    INFO(t.params.dump());
+    const std::string model = dir.file("model-" + t.params.at("encoding").get<std::string>());
+    REQUIRE(run_lepton({"export", "--storage", url, "--study", "encode", "--trial", std::to_string(t.number), "-o", model})
+                .exit_code == 0);
+    const auto predicted = run_lepton({"predict", "--model", model, "--data", std::string(LEPTON_SOURCE_DIR) + "/data/credit-g.arff", "--json"});
+    INFO(predicted.err);
+    REQUIRE(predicted.exit_code == 0);
+    const json p = json::parse(predicted.out);
+    CHECK(p.at("samples") == 1000);
+    CHECK(p.at("scored") == 1000);
+    CHECK(p.at("metrics").at("accuracy").get<double>() > 0.6);
   }
 }

@@ -46,7 +46,8 @@ std::map<std::string, double> score(const std::string& metric, const json& optio
 }  // namespace
 
 TEST_CASE("arff encodes German credit's 13 nominal attributes one-hot", "[arff]") {
-  const auto data = load("arff", {{"path", "data/credit-g.arff"}, {"split", {{"seed", 3}}}});
+  const auto data = load("arff", {{"path", "data/credit-g.arff"}, {"encoding", "onehot"}, {"split", {{"seed", 3}}}});
+  CHECK(data.categorical.empty());  // encoded here: nothing left for the engine
   CHECK(data.info["rows"] == 1000);
   CHECK(data.class_names == std::vector<std::string>{"good", "bad"});
   // 7 numeric attributes + 4+5+11+5+5+5+3+4+3+3+4+2+2 nominal values.
@@ -59,6 +60,25 @@ TEST_CASE("arff encodes German credit's 13 nominal attributes one-hot", "[arff]"
   CHECK(torch::allclose(data.train.x.slice(1, 0, 4).sum(1), torch::ones({600})));
   const auto ordinal = load("arff", {{"path", "data/credit-g.arff"}, {"encoding", "ordinal"}});
   CHECK(ordinal.input_shape == std::vector<std::int64_t>{20});
+  CHECK(ordinal.categorical.empty());
+}
+
+TEST_CASE("arff leaves nominal attributes as declared category indices for the engine to encode", "[arff]") {
+  const auto data = load("arff", {{"path", "data/credit-g.arff"}, {"standardize", true}, {"split", {{"seed", 3}}}});
+  CHECK(data.input_shape == std::vector<std::int64_t>{20});
+  REQUIRE(data.categorical.size() == 13);
+  CHECK(data.categorical.front().column == 0);  // checking_status
+  CHECK(data.categorical.front().values == std::vector<std::string>{"<0", "0<=X<200", ">=200", "no checking"});
+  for (const auto& c : data.categorical) {
+    INFO("column " << c.column);
+    const auto codes = data.train.x.select(1, c.column);
+    // Indices, never standardized: whole numbers in [0, categories).
+    CHECK(torch::equal(codes, codes.round()));
+    CHECK(codes.min().item<double>() >= 0);
+    CHECK(codes.max().item<double>() < static_cast<double>(c.values.size()));
+  }
+  // The numeric duration (column 1) is standardized on the training split.
+  CHECK(data.train.x.select(1, 1).mean().item<double>() == Approx(0).margin(1e-4));
 }
 
 TEST_CASE("arff reads quotes, comments, sparse rows and missing values", "[arff]") {
@@ -77,12 +97,22 @@ TEST_CASE("arff reads quotes, comments, sparse rows and missing values", "[arff]
 4.5,red,yes
 6.5,red,no
 )");
-  const auto data = load("arff", {{"path", file}, {"split", {{"valid", 0.34}, {"test", 0.0}, {"stratify", false}}}});
+  const json split = {{"valid", 0.34}, {"test", 0.0}, {"stratify", false}};
+  const auto data = load("arff", {{"path", file}, {"encoding", "onehot"}, {"split", split}});
   CHECK(data.info["relation"] == "tiny set");
   CHECK(data.info["missing_values"] == 1);  // the missing colour is all-zero one-hot, not imputed
   CHECK(data.feature_names == std::vector<std::string>{"size cm", "colour=red", "colour=dark blue"});
   CHECK(torch::isfinite(data.train.x).all().item<bool>());
   CHECK(torch::isfinite(data.valid.x).all().item<bool>());
+  // Left to the engine, the colour is an index; a missing one takes the training split's most frequent.
+  const auto indices = load("arff", {{"path", file}, {"split", split}});
+  CHECK(indices.info["missing_values"] == 2);
+  REQUIRE(indices.categorical.size() == 1);
+  CHECK(indices.categorical[0].column == 1);
+  const auto colours = torch::cat({indices.train.x.select(1, 1), indices.valid.x.select(1, 1)});
+  CHECK(torch::equal(colours, colours.round()));
+  CHECK(torch::isfinite(indices.train.x).all().item<bool>());
+  CHECK(torch::isfinite(indices.valid.x).all().item<bool>());
   try {
     load("arff", {{"path", dir.write("bad.arff", "@relation r\n@attribute c {a, b}\n@attribute d {x, y}\n@data\na, x\nc, y\n")}});
     FAIL("no error");
@@ -179,4 +209,45 @@ TEST_CASE("class weights: balanced from the training split, or explicit", "[clas
   CHECK_THROWS_WITH(class_weights(json::array({1}), data), Catch::Contains("expected 2 weights, one per class, got 1"));
   data.train.y = torch::zeros({4}, torch::kLong);
   CHECK_THROWS_WITH(class_weights("balanced", data), Catch::Contains("class \"malignant\" has no sample there"));
+}
+
+TEST_CASE("arff predicts a new file with the training layout and fitted state", "[arff]") {
+  lepton::test::TempDir dir;
+  const std::string header = "@relation r\n@attribute size numeric\n@attribute colour {red, blue}\n";
+  const auto train_file = dir.write("train.arff", header + "@attribute class {no, yes}\n@data\n"
+                                                           "1, red, no\n3, blue, yes\n5, red, no\n7, blue, yes\n9, red, yes\n"
+                                                           "2, red, no\n4, blue, yes\n6, red, no\n8, blue, yes\n10, red, yes\n");
+  const json config = {{"path", train_file}, {"standardize", true}, {"split", {{"valid", 0.2}, {"test", 0.0}}}};
+  const auto trained = load("arff", config);
+  auto predict = [&](const std::string& file) {
+    lepton::DatasetRequest request;
+    request.config = config;
+    request.predict = true;
+    request.file = file;
+    request.fitted = trained.fitted;
+    return plugins().dataset("arff").load(request);
+  };
+  // Labelled, with a missing size (imputed with the training mean) and a missing class (-1).
+  const auto labelled = predict(dir.write("new.arff", header + "@attribute class {no, yes}\n@data\n?, blue, yes\n5, red, ?\n"));
+  REQUIRE(labelled.test.size() == 2);
+  CHECK(labelled.train.size() == 0);
+  CHECK(torch::equal(labelled.test.y, torch::tensor({1, -1}, torch::kLong)));
+  CHECK(labelled.test.x[0][1].item<float>() == 1.0f);  // blue's index, not standardized
+  CHECK(labelled.categorical.size() == 1);
+  // The training mean, standardized, is 0: the imputed size lands there.
+  CHECK(labelled.test.x[0][0].item<double>() == Approx(0).margin(1e-5));
+  const auto mean = trained.fitted["standardization"];
+  CHECK(labelled.test.x[1][0].item<double>() ==
+        Approx((5 - mean["mean"][0].get<double>()) / mean["std"][0].get<double>()).epsilon(1e-4));
+  // Without the class attribute: predictions only.
+  const auto unlabelled = predict(dir.write("bare.arff", header + "@data\n3, red\n"));
+  CHECK(unlabelled.test.size() == 1);
+  CHECK_FALSE(unlabelled.test.y.defined());
+  // Other nominal values change the indices: refused, naming the attribute.
+  try {
+    predict(dir.write("other.arff", "@relation r\n@attribute size numeric\n@attribute colour {blue, red}\n@data\n3, red\n"));
+    FAIL("no error");
+  } catch (const lepton::ConfigError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("--data") && Catch::Contains("other.arff") && Catch::Contains("colour"));
+  }
 }

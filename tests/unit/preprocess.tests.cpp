@@ -111,3 +111,68 @@ TEST_CASE("a trial fits its preprocessing on the training split: a shifted valid
     CHECK(result.metrics.at("train_loss") < 0.3);
   }
 }
+
+TEST_CASE("categorical features are one-hot encoded (after the numbers) or left as indices", "[preprocess]") {
+  // Column 1 holds a category index out of 3; columns 0 and 2 are numbers.
+  const torch::Tensor x = torch::tensor({{0.5f, 2.f, -1.f}, {1.5f, 0.f, 3.f}, {2.5f, 1.f, 5.f}, {3.5f, 2.f, 7.f}});
+  const std::vector<lepton::CategoricalColumn> categorical{{1, {"red", "green", "blue"}}};
+  CHECK(wants_preprocessing(json::object(), categorical));  // one-hot is the default
+  CHECK_FALSE(wants_preprocessing({{"encoding", "ordinal"}}, categorical));
+  CHECK_FALSE(wants_preprocessing(json::object()));
+
+  const Preprocessor onehot = fit_preprocessor(json::object(), x, categorical);
+  CHECK(onehot.output_shape() == std::vector<std::int64_t>{5});
+  const torch::Tensor encoded = onehot.apply(x);
+  const torch::Tensor expected = torch::tensor({{0.5f, -1.f, 0.f, 0.f, 1.f},
+                                                {1.5f, 3.f, 1.f, 0.f, 0.f},
+                                                {2.5f, 5.f, 0.f, 1.f, 0.f},
+                                                {3.5f, 7.f, 0.f, 0.f, 1.f}});
+  CHECK(torch::equal(encoded, expected));
+  // A category the training data never declared (here 7) flags none of the columns.
+  CHECK(torch::equal(onehot.apply(torch::tensor({{0.f, 7.f, 0.f}})), torch::zeros({1, 5})));
+
+  // Scaling and PCA then work on the encoded columns: standardized one-hot columns have mean 0.
+  const Preprocessor scaled = fit_preprocessor({{"scaler", "standardize"}}, x, categorical);
+  CHECK(scaled.shift.size(0) == 5);
+  CHECK(scaled.apply(x).mean(0).abs().max().item<double>() < 1e-5);
+  const Preprocessor projected = fit_preprocessor({{"pca", true}, {"pca_components", 2}}, x, categorical);
+  CHECK(projected.apply(x).sizes() == torch::IntArrayRef{4, 2});
+
+  // Ordinal: the index passes through as a number.
+  const Preprocessor ordinal = fit_preprocessor({{"encoding", "ordinal"}, {"scaler", "minmax"}}, x, categorical);
+  CHECK(ordinal.output_shape() == std::vector<std::int64_t>{3});
+  CHECK(ordinal.apply(x).select(1, 1).max().item<double>() == Approx(1));
+
+  // A saved network's description rebuilds the same encoding (its statistics come from the weights).
+  const json described = scaled.describe();
+  CHECK(described.at("onehot") == json::parse("[[1, 3]]"));
+  Preprocessor rebuilt = blank_preprocessor(described, {3});
+  CHECK(rebuilt.output_shape() == std::vector<std::int64_t>{5});
+  rebuilt.shift.copy_(scaled.shift);
+  rebuilt.scale.copy_(scaled.scale);
+  CHECK(torch::allclose(rebuilt.apply(x), scaled.apply(x)));
+}
+
+TEST_CASE("with cross-validation each fold fits its preprocessing on that fold's training rows only", "[preprocess]") {
+  Registry registry;
+  registry.load_default();
+  json document = lepton::test::small_experiment("folds", 1, 2);
+  document["model"] = {{"plugin", "linear"}};
+  document["task"]["cross_validation"] = {{"folds", 5}, {"seed", 0}, {"refit", false}};
+  document["search"]["space"] = {{"scaler", {{"type", "categorical"}, {"choices", {"standardize"}}}}};
+  PreparedExperiment prepared;
+  prepared.experiment = parse_experiment(document, {});
+  prepared.model_plugin = "linear";
+  prepared.data = std::make_shared<lepton::DataSplits>(shifted_splits());
+  TrialRecord trial;
+  trial.seed = 3;
+  trial.params = {{"scaler", "standardize"}};
+  const TrialResult result = run_trial(prepared, registry, trial, [](int, double) { return false; });
+  INFO(result.error);
+  REQUIRE(result.state == lepton::TrialState::kComplete);
+  // The pool is train + valid (300 rows); each fold trains on the 240 rows outside its validation fifth.
+  const json& fitted = result.attrs.at("preprocess");
+  REQUIRE(fitted.is_array());
+  REQUIRE(fitted.size() == 5);
+  for (const auto& fold : fitted) CHECK(fold.at("fitted_rows") == 240);
+}

@@ -174,7 +174,9 @@ class RunFactory {
     ModelRequest request;
     request.params = in_.model_params;
     // Fitted on the rows this run trains on (the training split or a fold's), never on what it is scored on.
-    const Preprocessor pre = wants_preprocessing(in_.preprocess) ? fit_preprocessor(in_.preprocess, train.x) : Preprocessor{};
+    const Preprocessor pre = wants_preprocessing(in_.preprocess, data.categorical)
+                                 ? fit_preprocessor(in_.preprocess, train.x, data.categorical)
+                                 : Preprocessor{};
     request.shape.input = pre.identity() ? data.input_shape : pre.output_shape();
     request.shape.classes = static_cast<std::int64_t>(data.class_names.size());
     auto net = with_preprocessing(build_network(*in_.model, in_.model_name, request, seed), pre);

@@ -25,6 +25,14 @@ struct LEPTON_API Split {
   std::int64_t size() const { return x.defined() ? x.size(0) : 0; }
 };
 
+/// A feature holding a category's index (0, 1, ... stored as a float; impute missing ones). The
+/// engine encodes it as the trial's `encoding` preprocessing step says: one 0/1 column per
+/// category (the default) or the index as it is.
+struct LEPTON_API CategoricalColumn {
+  std::int64_t column = 0;          ///< its position in a flattened sample
+  std::vector<std::string> values;  ///< the categories, in index order
+};
+
 /// Everything a dataset plugin returns. All trials of a study share it read-only.
 struct LEPTON_API DataSplits {
   Split train, valid, test;
@@ -32,6 +40,8 @@ struct LEPTON_API DataSplits {
   std::vector<std::string> class_names;    ///< index -> name; its size is the class count
   std::vector<std::string> feature_names;  ///< for tabular data, one per column; may be empty
   std::string task = "classification";
+  /// Categorical features the engine encodes (empty: every feature is a number as it is).
+  std::vector<CategoricalColumn> categorical;
   /// Provenance worth storing (file, split seed, ...). By convention "rows" holds the number of
   /// samples read, which the splits add up to.
   json info = json::object();
