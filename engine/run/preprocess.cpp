@@ -61,16 +61,16 @@ void Preprocessor::set_onehot(std::vector<std::int64_t> columns, std::vector<std
   }
   kept_ = torch::tensor(kept, torch::kLong);
   coded_ = torch::tensor(onehot_columns, torch::kLong);
+  sizes_ = torch::tensor(onehot_sizes, torch::kLong).unsqueeze(0);
   offsets_ = torch::tensor(offsets, torch::kLong).unsqueeze(0);
   encoded_width_ = static_cast<std::int64_t>(kept.size()) + width;
 }
 
 at::Tensor Preprocessor::encode(const at::Tensor& flat) const {
   if (onehot_columns.empty()) return flat;
-  const auto sizes = torch::tensor(onehot_sizes, torch::kLong).unsqueeze(0);
   const auto codes = flat.index_select(1, coded_).round().to(torch::kLong);
   // A code outside its categories (unseen at prediction) flags none of its columns.
-  const auto known = (codes >= 0) & (codes < sizes);
+  const auto known = (codes >= 0) & (codes < sizes_);
   const auto slots = torch::where(known, codes, torch::zeros_like(codes)) + offsets_;
   const auto onehot = torch::zeros({flat.size(0), encoded_width_ - kept_.size(0)}, flat.options())
                           .scatter_(1, slots, known.to(flat.scalar_type()));

@@ -43,7 +43,7 @@ struct Preprocessor {
   void set_onehot(std::vector<std::int64_t> columns, std::vector<std::int64_t> sizes, std::int64_t features);
 
  private:
-  at::Tensor kept_, coded_, offsets_;  // the one-hot step's index tensors
+  at::Tensor kept_, coded_, sizes_, offsets_;  // the one-hot step's index tensors
   std::int64_t encoded_width_ = 0;
 };
 

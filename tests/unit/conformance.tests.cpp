@@ -95,6 +95,8 @@ TEST_CASE("broken datasets fail the check their flaw breaks", "[conformance]") {
   expect_failures(with("bad_labels"), {{"labels in range", "valid split: labels span [1, 3], but there are 3 classes"}});
   expect_failures(with("nondeterministic"), {{"deterministic for a seed", "gave a different train split"}});
   expect_failures(with("lossy"), {{"split sizes add up", "= 90, but info.rows is 100"}});
+  expect_failures(with("bad_categorical"),
+                  {{"tensor shapes and types", "categorical column 0: train split holds values that are not category indices in [0, 2)"}});
 }
 
 TEST_CASE("broken metrics fail the check their flaw breaks", "[conformance]") {
