@@ -15,6 +15,10 @@
 
 namespace lepton::engine {
 
+namespace {
+constexpr double kPi = 3.14159265358979323846;
+}  // namespace
+
 TrainSettings TrainSettings::read(const json& given, const std::string& task_type) {
   auto value = [&](const std::string& name) { return task_setting(task_type, given, name); };
   TrainSettings s;
@@ -25,6 +29,7 @@ TrainSettings TrainSettings::read(const json& given, const std::string& task_typ
   s.optimizer.weight_decay = value("weight_decay").get<double>();
   s.optimizer.momentum = value("momentum").get<double>();
   s.warmup_epochs = value("warmup_epochs").get<double>();
+  s.cosine = value("lr_schedule").get<std::string>() == "cosine";
   s.mixup = value("mixup").get<double>();
   return s;
 }
@@ -74,6 +79,15 @@ TrainingRun::TrainingRun(std::shared_ptr<Network> net, Split train, const TrainS
   optimizer_ = std::make_unique<FlatOptimizer>(std::move(groups), settings_.optimizer);
 }
 
+double TrainingRun::lr_factor(double step, double warmup_steps, double steps_per_epoch) const {
+  if (warmup_steps > 0 && step < warmup_steps) return step / warmup_steps;
+  if (!settings_.cosine) return 1.0;
+  // The half cosine runs from the first step after the warm-up (at full rate) to the run's last.
+  const double total = static_cast<double>(settings_.epochs) * steps_per_epoch;
+  const double progress = total > warmup_steps ? (step - 1 - std::floor(warmup_steps)) / (total - warmup_steps) : 1.0;
+  return 0.5 * (1.0 + std::cos(kPi * std::clamp(progress, 0.0, 1.0)));
+}
+
 double TrainingRun::train_epoch(int epoch) {
   net_->train();
   optimizer_->begin_epoch(epoch);
@@ -102,8 +116,7 @@ double TrainingRun::train_epoch(int epoch) {
     }
     loss.backward();
     ++steps_;
-    const double lr_factor = warmup_steps > 0 ? std::min(1.0, static_cast<double>(steps_) / warmup_steps) : 1.0;
-    optimizer_->step(epoch, lr_factor);
+    optimizer_->step(epoch, lr_factor(static_cast<double>(steps_), warmup_steps, static_cast<double>(steps_per_epoch)));
     loss_sum += value;
   }
   return loss_sum / static_cast<double>(step);

@@ -28,6 +28,7 @@ struct TrainSettings {
   std::int64_t batch_size = 32;
   OptimizerSettings optimizer;
   double warmup_epochs = 0;  ///< linear learning-rate warm-up from 0, in epochs (fractions allowed)
+  bool cosine = false;       ///< after the warm-up, decay the learning rate to 0 along a half cosine by the last epoch
   double mixup = 0;          ///< Beta(mixup, mixup) weights for mixing each sample with another; 0: off
   at::Tensor class_weight;   ///< {classes} loss weight per class (`class_weight`, needs the data); undefined: none
 
@@ -78,6 +79,9 @@ class TrainingRun {
   const std::shared_ptr<Network>& network() const { return net_; }
 
  private:
+  // The learning rate's multiplier at optimizer step `step` (from 1): the warm-up, then the schedule.
+  double lr_factor(double step, double warmup_steps, double steps_per_epoch) const;
+
   std::shared_ptr<Network> net_;
   Split train_;
   TrainSettings settings_;

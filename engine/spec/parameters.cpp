@@ -164,6 +164,8 @@ constexpr const char* kTrainSettings = R"json({
                    "description": "momentum, for sgd"},
   "warmup_epochs": {"type": "float", "low": 0, "high": 100000, "default": 0,
                    "description": "linear learning-rate warm-up from 0 over this many epochs"},
+  "lr_schedule":  {"type": "categorical", "choices": ["constant", "cosine"], "default": "constant",
+                   "description": "after the warm-up: keep the learning rate, or let it decay to 0 along a half cosine by the last epoch"},
   "mixup":        {"type": "float", "low": 0, "high": 100, "default": 0,
                    "description": "mixup: train on mixtures of sample pairs, weights from Beta(mixup, mixup); 0: off"},
   "class_weight": {"type": "categorical", "choices": ["none", "balanced"], "default": "none",

@@ -153,3 +153,39 @@ TEST_CASE("a model that refuses its parameters fails the trial, tagged with the 
   CHECK_THROWS_WITH(f.run(1, {{"layers", 40}}),
                     "model mlp: model.layers: expected an integer in [1, 16], got 40");
 }
+
+TEST_CASE("the cosine schedule starts at the full learning rate and halves it midway", "[trainer]") {
+  Fixture f;
+  // One full-batch step per epoch, plain SGD: a step moves the weights by lr * factor * gradient.
+  auto updates = [&](const std::string& schedule) {
+    lepton::TrialGeneratorScope random(5);
+    lepton::ModelRequest request;
+    request.shape.input = f.data.input_shape;
+    request.shape.classes = static_cast<std::int64_t>(f.data.class_names.size());
+    auto net = build_network(f.registry.model("linear"), "linear", request, 5);
+    auto flat = [&] {
+      std::vector<torch::Tensor> parts;
+      for (const auto& p : net->parameters()) parts.push_back(p.detach().flatten().clone());
+      return torch::cat(parts);
+    };
+    TrainSettings settings;
+    settings.epochs = 2;
+    settings.batch_size = f.data.train.size();
+    settings.optimizer.kind = "sgd";
+    settings.optimizer.momentum = 0;
+    settings.optimizer.lr = 0.1;
+    settings.cosine = schedule == "cosine";
+    TrainingRun run(net, f.data.train, settings, all_parameters(*net));
+    std::vector<torch::Tensor> snapshots{flat()};
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+      run.train_epoch(epoch);
+      snapshots.push_back(flat());
+    }
+    return std::vector<torch::Tensor>{snapshots[1] - snapshots[0], snapshots[2] - snapshots[1]};
+  };
+  const auto constant = updates("constant"), cosine = updates("cosine");
+  // Step 1 of 2 at the full rate, step 2 at half a cosine period's midpoint: 0.5.
+  CHECK(torch::allclose(cosine[0], constant[0], 1e-5, 1e-7));
+  CHECK(torch::allclose(cosine[1], 0.5 * constant[1], 1e-4, 1e-7));
+  CHECK(constant[1].abs().max().item<double>() > 1e-4);
+}
