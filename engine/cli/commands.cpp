@@ -7,6 +7,7 @@
 #include "report/grouping.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
+#include "run/blas.hpp"
 #include "run/isolation.hpp"
 #include "run/signals.hpp"
 #include "run/study.hpp"
@@ -124,6 +125,9 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   const auto refused = std::count_if(registry.records().begin(), registry.records().end(),
                                      [](const PluginRecord& r) { return !r.loaded; });
   if (refused > 0) spdlog::warn("{} plugin(s) refused to load; `lepton plugins list` says why", refused);
+  if (const std::string blas = blas_library(); is_reference_blas(blas))
+    spdlog::warn("LibTorch runs on the reference BLAS ({}): training is about 3x slower than with OpenBLAS; "
+                 "install libopenblas0-serial (scripts/setup does)", blas);
   if (const auto& source = prepared.task->source)
     spdlog::info("{} from {} ({})", experiment.task.type == "finetune" ? "fine-tuning" : "distilling", source->description, source->folder);
   const RunSummary summary = run_study(prepared, *store, registry, options, progress, study_name);

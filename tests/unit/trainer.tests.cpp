@@ -2,6 +2,7 @@
 // trial with a reason; objectives and metrics come from the held-out splits.
 #include "plugins/registry.hpp"
 #include "run/tasks/task.hpp"
+#include "run/blas.hpp"
 #include "run/trainer.hpp"
 #include "support/temp_dir.hpp"
 
@@ -188,4 +189,15 @@ TEST_CASE("the cosine schedule starts at the full learning rate and halves it mi
   CHECK(torch::allclose(cosine[0], constant[0], 1e-5, 1e-7));
   CHECK(torch::allclose(cosine[1], 0.5 * constant[1], 1e-4, 1e-7));
   CHECK(constant[1].abs().max().item<double>() > 1e-4);
+}
+
+TEST_CASE("the BLAS behind LibTorch is found, and Debian's reference BLAS is told apart", "[trainer][blas]") {
+  // LibTorch links a BLAS, so some library provides sgemm_ in this process.
+  const std::string library = blas_library();
+  INFO(library);
+  CHECK_FALSE(library.empty());
+  CHECK(is_reference_blas("/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0"));
+  CHECK_FALSE(is_reference_blas("/usr/lib/x86_64-linux-gnu/openblas-serial/libblas.so.3"));
+  CHECK_FALSE(is_reference_blas("/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0"));
+  CHECK_FALSE(is_reference_blas(""));
 }

@@ -1,0 +1,25 @@
+#include "run/blas.hpp"
+
+#include <dlfcn.h>
+
+#include <climits>
+#include <cstdlib>
+#include <filesystem>
+
+namespace lepton::engine {
+
+std::string blas_library() {
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info info;
+  if (!sgemm || dladdr(sgemm, &info) == 0 || !info.dli_fname) return "";
+  std::error_code ec;
+  const auto resolved = std::filesystem::canonical(info.dli_fname, ec);
+  return ec ? std::string(info.dli_fname) : resolved.string();
+}
+
+bool is_reference_blas(const std::string& library) {
+  const std::filesystem::path path(library);
+  return path.parent_path().filename() == "blas" && path.filename().string().rfind("libblas.so", 0) == 0;
+}
+
+}  // namespace lepton::engine
