@@ -7,6 +7,7 @@
 // One seed decides little on validation splits of 45 to 360 samples, so every search runs with
 // `seeds` study seeds and the bar compares the means.
 #include "plugins/registry.hpp"
+#include "studies.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
 #include "run/study.hpp"
@@ -16,7 +17,6 @@
 #include <chrono>
 #include <cmath>
 #include <map>
-#include <numeric>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -67,14 +67,11 @@ struct Summary {
     ++families[o.best_family];
     seconds += o.seconds;
   }
-  static double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size()); }
-  static double stdev(const std::vector<double>& v) {
-    const double m = mean(v);
-    double sum = 0;
-    for (const double x : v) sum += (x - m) * (x - m);
-    return v.size() > 1 ? std::sqrt(sum / static_cast<double>(v.size() - 1)) : 0.0;
+  static double mean(const std::vector<double>& v) { return lepton::bench::spread(v).mean; }
+  std::string valid_text() const {
+    const auto s = lepton::bench::spread(valid);
+    return format_number(s.mean) + " ± " + format_number(s.std);
   }
-  std::string valid_text() const { return format_number(mean(valid)) + " ± " + format_number(stdev(valid)); }
   std::string family_text() const {
     std::string out;
     for (const auto& [name, count] : families) out += (out.empty() ? "" : ", ") + name + " " + std::to_string(count);

@@ -89,19 +89,24 @@ std::vector<TrialResult> repeat(const PreparedExperiment& prepared, const Regist
   return out;
 }
 
-Spread spread(const std::vector<TrialResult>& results, const std::string& metric) {
+Spread spread(const std::vector<double>& values) {
   Spread s;
   s.min = INFINITY;
   s.max = -INFINITY;
-  for (const auto& r : results) {
-    const double v = r.metrics.at(metric);
-    s.mean += v / static_cast<double>(results.size());
+  for (const double v : values) {
+    s.mean += v / static_cast<double>(values.size());
     s.min = std::min(s.min, v);
     s.max = std::max(s.max, v);
   }
-  for (const auto& r : results) s.std += std::pow(r.metrics.at(metric) - s.mean, 2);
-  s.std = results.size() > 1 ? std::sqrt(s.std / static_cast<double>(results.size() - 1)) : 0.0;
+  for (const double v : values) s.std += std::pow(v - s.mean, 2);
+  s.std = values.size() > 1 ? std::sqrt(s.std / static_cast<double>(values.size() - 1)) : 0.0;
   return s;
+}
+
+Spread spread(const std::vector<TrialResult>& results, const std::string& metric) {
+  std::vector<double> values;
+  for (const auto& r : results) values.push_back(r.metrics.at(metric));
+  return spread(values);
 }
 
 std::string spread_text(const Spread& s) {

@@ -43,10 +43,11 @@ StudyOutcome run_experiment(const engine::Registry& registry, const json& experi
 std::vector<engine::TrialResult> repeat(const engine::PreparedExperiment& prepared, const engine::Registry& registry,
                                         const json& params, const std::vector<std::uint64_t>& seeds);
 
-/// Mean, standard deviation (n - 1), minimum and maximum of a metric over results.
+/// Mean, standard deviation (n - 1), minimum and maximum of values, or of a metric over results.
 struct Spread {
   double mean = 0, std = 0, min = 0, max = 0;
 };
+Spread spread(const std::vector<double>& values);
 Spread spread(const std::vector<engine::TrialResult>& results, const std::string& metric);
 
 /// "0.9712 ± 0.0041 (0.9667-0.9750)".
