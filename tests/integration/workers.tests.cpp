@@ -14,16 +14,20 @@ using lepton::test::BackgroundProcess;
 
 TEST_CASE("three worker processes on one SQLite study take unique numbers and never hit a lock", "[workers][e2e]") {
   lepton::test::TempDir dir;
-  const auto file = dir.write_json("e.json", lepton::test::quick_experiment("sqlite-shared", 45));
+  // Trials long enough (60 epochs: about 1.5 s for the study alone) that it outlasts a worker's
+  // start-up and 250 ms wait for the study; with a fast BLAS, one process could otherwise finish all 45.
+  json experiment = lepton::test::quick_experiment("sqlite-shared", 45);
+  experiment["task"]["epochs"] = 60;
+  const auto file = dir.write_json("e.json", experiment);
   const std::string url = dir.sqlite_url();
-  // All start at once: the first creates the store and the study, the two workers wait for it.
+  // The two workers start first and wait for the study; then `run` creates the store and the study.
   std::vector<std::unique_ptr<BackgroundProcess>> workers;
-  workers.push_back(std::make_unique<BackgroundProcess>(std::vector<std::string>{LEPTON_BIN, "run", file, "--storage", url, "-q"},
-                                                        dir.file("w0")));
   for (int i = 1; i < 3; ++i)
     workers.push_back(std::make_unique<BackgroundProcess>(
         std::vector<std::string>{LEPTON_BIN, "worker", "--storage", url, "--study", "sqlite-shared", "-q"},
         dir.file("w" + std::to_string(i))));
+  workers.push_back(std::make_unique<BackgroundProcess>(std::vector<std::string>{LEPTON_BIN, "run", file, "--storage", url, "-q"},
+                                                        dir.file("w0")));
   for (auto& w : workers) {
     const int code = w->wait();
     INFO(w->err());
