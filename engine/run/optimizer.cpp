@@ -37,7 +37,7 @@ void adam_pass(float* __restrict p, float* __restrict g, float* __restrict m, fl
 
 FlatOptimizer::FlatOptimizer(std::vector<ParamGroup> groups, OptimizerSettings settings)
     : settings_(std::move(settings)) {
-  if (settings_.kind != "adam" && settings_.kind != "adamw" && settings_.kind != "sgd")
+  if (settings_.kind != "adam" && settings_.kind != "adamw" && settings_.kind != "sgd" && settings_.kind != "lbfgs")
     throw std::invalid_argument("unknown optimizer \"" + settings_.kind + "\"");
   std::int64_t total = 0;
   for (const auto& g : groups)
@@ -46,8 +46,9 @@ FlatOptimizer::FlatOptimizer(std::vector<ParamGroup> groups, OptimizerSettings s
   const auto options = torch::TensorOptions().dtype(torch::kFloat32);
   flat_ = torch::empty({total}, options);
   grad_ = torch::zeros({total}, options);
-  const auto exp_avg = torch::zeros({total}, options);
-  const auto exp_avg_sq = settings_.kind == "sgd" ? at::Tensor() : torch::zeros({total}, options);
+  const bool adam = settings_.kind == "adam" || settings_.kind == "adamw";
+  const auto exp_avg = settings_.kind == "lbfgs" ? at::Tensor() : torch::zeros({total}, options);
+  const auto exp_avg_sq = adam ? torch::zeros({total}, options) : at::Tensor();
   std::int64_t offset = 0;
   for (auto& g : groups) {
     Range r;
@@ -67,7 +68,7 @@ FlatOptimizer::FlatOptimizer(std::vector<ParamGroup> groups, OptimizerSettings s
     }
     r.param = flat_.slice(0, begin, offset);
     r.grad = grad_.slice(0, begin, offset);
-    r.exp_avg = exp_avg.slice(0, begin, offset);
+    if (exp_avg.defined()) r.exp_avg = exp_avg.slice(0, begin, offset);
     if (exp_avg_sq.defined()) r.exp_avg_sq = exp_avg_sq.slice(0, begin, offset);
     ranges_.push_back(std::move(r));
   }
@@ -84,6 +85,26 @@ void FlatOptimizer::step(int epoch, double lr_factor) {
   torch::NoGradGuard no_grad;
   for (auto& r : ranges_)
     if (epoch >= r.first_epoch && r.lr_scale > 0) update(r, settings_.lr * lr_factor * r.lr_scale);
+}
+
+std::vector<at::Tensor> FlatOptimizer::trained_parameters() const {
+  std::vector<at::Tensor> out;
+  for (const auto& r : ranges_)
+    if (r.lr_scale > 0) out.insert(out.end(), r.params.begin(), r.params.end());
+  return out;
+}
+
+double FlatOptimizer::add_weight_decay(int epoch) {
+  const double wd = settings_.weight_decay;
+  if (wd == 0) return 0;
+  torch::NoGradGuard no_grad;
+  double squares = 0;
+  for (auto& r : ranges_) {
+    if (epoch < r.first_epoch || r.lr_scale <= 0) continue;
+    r.grad.add_(r.param, wd);
+    squares += r.param.dot(r.param).item<double>();
+  }
+  return 0.5 * wd * squares;
 }
 
 void FlatOptimizer::update(Range& r, double lr) {

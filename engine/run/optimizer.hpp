@@ -20,7 +20,7 @@ struct ParamGroup {
 
 /// The optimizer settings of a trial.
 struct OptimizerSettings {
-  std::string kind = "adam";  ///< "adam", "adamw" or "sgd"
+  std::string kind = "adam";  ///< "adam", "adamw", "sgd", or "lbfgs" (full batch; TrainingRun drives it)
   double lr = 1e-3;
   double weight_decay = 0;
   double momentum = 0.9;      ///< sgd only
@@ -46,6 +46,13 @@ class FlatOptimizer {
   void begin_epoch(int epoch);
 
   std::int64_t parameter_count() const { return flat_.numel(); }
+
+  /// The parameters of the groups that train at all (lr_scale > 0), for an optimizer that steps
+  /// them itself (full-batch L-BFGS); their data and gradients stay views of the flat buffers.
+  std::vector<at::Tensor> trained_parameters() const;
+  /// Adds weight_decay * p to the gradients of the groups trained in `epoch` and returns the L2
+  /// penalty weight_decay / 2 * |p|^2 that gradient belongs to (what Adam's and SGD's L2 add).
+  double add_weight_decay(int epoch);
 
  private:
   struct Range {

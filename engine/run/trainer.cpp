@@ -31,6 +31,7 @@ TrainSettings TrainSettings::read(const json& given, const std::string& task_typ
   s.warmup_epochs = value("warmup_epochs").get<double>();
   s.cosine = value("lr_schedule").get<std::string>() == "cosine";
   s.mixup = value("mixup").get<double>();
+  s.lbfgs_iterations = value("lbfgs_iterations").get<int>();
   return s;
 }
 
@@ -77,7 +78,23 @@ TrainingRun::TrainingRun(std::shared_ptr<Network> net, Split train, const TrainS
     if (!own.empty()) groups.push_back(ParamGroup{std::move(own), 1.0, 1});
   }
   optimizer_ = std::make_unique<FlatOptimizer>(std::move(groups), settings_.optimizer);
+  if (settings_.optimizer.kind == "lbfgs") {
+    if (settings_.mixup > 0)
+      throw TrialFailure("mixup draws new mixtures every step, but lbfgs minimizes one fixed full-batch loss; set mixup "
+                         "to 0 or use a mini-batch optimizer (adam, adamw, sgd)");
+    // The strong Wolfe line search picks each step's length. scipy's defaults for the rest: 10
+    // curvature pairs, and converged once no gradient entry exceeds 1e-5 (later epochs then return
+    // at once: float32 losses rarely meet torch's 1e-7).
+    lbfgs_ = std::make_unique<torch::optim::LBFGS>(optimizer_->trained_parameters(),
+                                                   torch::optim::LBFGSOptions(1.0)
+                                                       .max_iter(settings_.lbfgs_iterations)
+                                                       .history_size(10)
+                                                       .tolerance_grad(1e-5)
+                                                       .line_search_fn("strong_wolfe"));
+  }
 }
+
+TrainingRun::~TrainingRun() = default;
 
 double TrainingRun::lr_factor(double step, double warmup_steps, double steps_per_epoch) const {
   if (warmup_steps > 0 && step < warmup_steps) return step / warmup_steps;
@@ -89,6 +106,7 @@ double TrainingRun::lr_factor(double step, double warmup_steps, double steps_per
 }
 
 double TrainingRun::train_epoch(int epoch) {
+  if (lbfgs_) return full_batch_epoch(epoch);
   net_->train();
   optimizer_->begin_epoch(epoch);
   const std::int64_t n = train_.size();
@@ -120,6 +138,37 @@ double TrainingRun::train_epoch(int epoch) {
     loss_sum += value;
   }
   return loss_sum / static_cast<double>(step);
+}
+
+// L-BFGS on the full training split: the same loss as a mini-batch epoch (labels, class weights,
+// distillation terms) over all rows at once, plus the L2 penalty of weight_decay. L-BFGS keeps its
+// curvature pairs across epochs, so epochs continue one minimization; once it has converged they
+// return at once.
+double TrainingRun::full_batch_epoch(int epoch) {
+  net_->train();
+  optimizer_->begin_epoch(epoch);
+  const std::int64_t n = train_.size();
+  if (extra_) extra_->begin_epoch(torch::arange(n, torch::kLong));
+  const Batch all{train_.x, train_.y, 0, n, {}, {}, settings_.class_weight};
+  int evaluations = 0;
+  double last = 0;
+  auto closure = [&]() -> torch::Tensor {
+    optimizer_->zero_grad();
+    const auto loss = extra_ ? extra_->loss(*net_, all) : label_loss(net_->forward(all.x), all);
+    loss.backward();
+    const double value = loss.item<double>() + optimizer_->add_weight_decay(epoch);
+    ++evaluations;
+    if (!std::isfinite(value)) {
+      std::ostringstream why;
+      why << "loss became " << value << " at epoch " << epoch << ", L-BFGS evaluation " << evaluations
+          << "; raise weight_decay or standardize the inputs";
+      throw TrialFailure(why.str());
+    }
+    last = value;
+    return torch::tensor(value, torch::kDouble);
+  };
+  lbfgs_->step(closure);
+  return last;
 }
 
 std::vector<ParamGroup> all_parameters(Network& net) { return {ParamGroup{net.parameters(), 1.0, 1}}; }

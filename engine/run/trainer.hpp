@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+namespace torch::optim {
+class LBFGS;
+}  // namespace torch::optim
+
 namespace lepton::engine {
 
 /// A trial that cannot finish (NaN loss, a plugin error): recorded as FAIL with this message.
@@ -30,6 +34,7 @@ struct TrainSettings {
   double warmup_epochs = 0;  ///< linear learning-rate warm-up from 0, in epochs (fractions allowed)
   bool cosine = false;       ///< after the warm-up, decay the learning rate to 0 along a half cosine by the last epoch
   double mixup = 0;          ///< Beta(mixup, mixup) weights for mixing each sample with another; 0: off
+  int lbfgs_iterations = 20; ///< optimizer lbfgs: L-BFGS iterations per epoch, each on the whole training split
   at::Tensor class_weight;   ///< {classes} loss weight per class (`class_weight`, needs the data); undefined: none
 
   /// Reads the settings of `task_type` (see task_schema) from fixed and searched values.
@@ -71,9 +76,11 @@ class TrainingRun {
   /// frozen. `train` is shared read-only.
   TrainingRun(std::shared_ptr<Network> net, Split train, const TrainSettings& settings, std::vector<ParamGroup> groups,
               std::unique_ptr<LossTerms> extra = nullptr);
+  ~TrainingRun();
 
-  /// One pass over the training rows in a fresh order; returns the mean loss. Throws TrialFailure
-  /// when the loss stops being finite.
+  /// One pass over the training rows in a fresh order; returns the mean loss. With optimizer
+  /// lbfgs, `lbfgs_iterations` L-BFGS iterations on the whole split instead; returns the last loss
+  /// (weight decay included). Throws TrialFailure when the loss stops being finite.
   double train_epoch(int epoch);
 
   const std::shared_ptr<Network>& network() const { return net_; }
@@ -81,12 +88,14 @@ class TrainingRun {
  private:
   // The learning rate's multiplier at optimizer step `step` (from 1): the warm-up, then the schedule.
   double lr_factor(double step, double warmup_steps, double steps_per_epoch) const;
+  double full_batch_epoch(int epoch);
 
   std::shared_ptr<Network> net_;
   Split train_;
   TrainSettings settings_;
   std::unique_ptr<LossTerms> extra_;
   std::unique_ptr<FlatOptimizer> optimizer_;
+  std::unique_ptr<torch::optim::LBFGS> lbfgs_;  // optimizer lbfgs only; steps optimizer_'s parameters
   std::int64_t steps_ = 0;
 };
 

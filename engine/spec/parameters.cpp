@@ -154,8 +154,8 @@ constexpr const char* kTrainSettings = R"json({
                    "description": "passes over the training split"},
   "batch_size":   {"type": "int", "low": 1, "high": 1048576, "default": 32,
                    "description": "samples per optimizer step"},
-  "optimizer":    {"type": "categorical", "choices": ["adam", "adamw", "sgd"], "default": "adam",
-                   "description": "the optimizer"},
+  "optimizer":    {"type": "categorical", "choices": ["adam", "adamw", "sgd", "lbfgs"], "default": "adam",
+                   "description": "the optimizer; lbfgs: full-batch L-BFGS with a line search (no lr, batch_size or schedule needed), for convex models such as linear and kernel"},
   "lr":           {"type": "float", "low": 1e-10, "high": 100, "default": 0.001,
                    "description": "learning rate"},
   "weight_decay": {"type": "float", "low": 0, "high": 10, "default": 0,
@@ -168,6 +168,8 @@ constexpr const char* kTrainSettings = R"json({
                    "description": "after the warm-up: keep the learning rate, or let it decay to 0 along a half cosine by the last epoch"},
   "mixup":        {"type": "float", "low": 0, "high": 100, "default": 0,
                    "description": "mixup: train on mixtures of sample pairs, weights from Beta(mixup, mixup); 0: off"},
+  "lbfgs_iterations": {"type": "int", "low": 1, "high": 100000, "default": 20,
+                   "description": "optimizer lbfgs: L-BFGS iterations per epoch, each on the whole training split"},
   "class_weight": {"type": "categorical", "choices": ["none", "balanced"], "default": "none",
                    "description": "loss weight per class: \"balanced\" (inverse class frequency in the training split), or explicit weights {\"class name\": w, ...} or [w, ...]"}
 })json";

@@ -191,6 +191,113 @@ TEST_CASE("the cosine schedule starts at the full learning rate and halves it mi
   CHECK(constant[1].abs().max().item<double>() > 1e-4);
 }
 
+namespace {
+
+// A freshly built network of `model` for the fixture's data, its weights drawn from `seed`.
+std::shared_ptr<lepton::Network> fresh(const Fixture& f, const std::string& model, std::uint64_t seed,
+                                       json params = json::object()) {
+  lepton::ModelRequest request;
+  request.params = std::move(params);
+  request.shape.input = f.data.input_shape;
+  request.shape.classes = static_cast<std::int64_t>(f.data.class_names.size());
+  return build_network(f.registry.model(model), model, request, seed);
+}
+
+torch::Tensor flat_weights(lepton::Network& net) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : net.parameters()) parts.push_back(p.detach().flatten().clone());
+  return torch::cat(parts);
+}
+
+TrainSettings lbfgs_settings(double weight_decay) {
+  TrainSettings s;
+  s.epochs = 4;
+  s.optimizer.kind = "lbfgs";
+  s.optimizer.weight_decay = weight_decay;
+  s.lbfgs_iterations = 50;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("lbfgs solves the L2-regularized convex loss: its gradient vanishes and the seed stops mattering",
+          "[trainer][lbfgs]") {
+  Fixture f;
+  constexpr double kDecay = 1e-2;
+  std::vector<torch::Tensor> solutions;
+  for (std::uint64_t seed : {1, 2}) {
+    lepton::TrialGeneratorScope random(seed);
+    auto net = fresh(f, "linear", seed);
+    const auto start = flat_weights(*net);
+    TrainingRun run(net, f.data.train, lbfgs_settings(kDecay), all_parameters(*net));
+    std::vector<double> losses;
+    for (int epoch = 1; epoch <= 4; ++epoch) losses.push_back(run.train_epoch(epoch));
+    for (std::size_t i = 1; i < losses.size(); ++i) CHECK(losses[i] <= losses[i - 1] + 1e-6);
+    // The gradient of CE + decay/2 |w|^2 at the end, computed here independently of the trainer.
+    for (auto& p : net->parameters()) p.mutable_grad() = torch::Tensor();
+    auto objective = torch::nn::functional::cross_entropy(net->forward(f.data.train.x), f.data.train.y);
+    for (const auto& p : net->parameters()) objective = objective + 0.5 * kDecay * p.pow(2).sum();
+    objective.backward();
+    for (const auto& p : net->parameters()) CHECK(p.grad().abs().max().item<double>() < 1e-3);
+    CHECK(losses.back() == Approx(objective.item<double>()).epsilon(1e-4));
+    solutions.push_back(flat_weights(*net));
+    CHECK_FALSE(torch::allclose(start, solutions.back(), 1e-3, 1e-3));
+  }
+  // Different initial weights, one optimum.
+  CHECK(torch::allclose(solutions[0], solutions[1], 1e-2, 2e-3));
+}
+
+TEST_CASE("lbfgs trains a group only from its first epoch on, and never a group at rate 0", "[trainer][lbfgs]") {
+  Fixture f;
+  lepton::TrialGeneratorScope random(3);
+  auto net = fresh(f, "mlp", 3, {{"hidden", 8}});
+  const auto head = net->head_parameters();
+  std::vector<torch::Tensor> backbone;
+  for (const auto& layer : net->backbone_layers()) backbone.insert(backbone.end(), layer.begin(), layer.end());
+  auto copy = [](const std::vector<torch::Tensor>& ps) {
+    std::vector<torch::Tensor> out;
+    for (const auto& p : ps) out.push_back(p.detach().clone());
+    return out;
+  };
+  auto changed = [](const std::vector<torch::Tensor>& ps, const std::vector<torch::Tensor>& before) {
+    for (std::size_t i = 0; i < ps.size(); ++i)
+      if (!torch::equal(ps[i].detach(), before[i])) return true;
+    return false;
+  };
+  const auto head_start = copy(head), backbone_start = copy(backbone);
+  TrainingRun run(net, f.data.train, lbfgs_settings(1e-3), {ParamGroup{head, 1.0, 1}, ParamGroup{backbone, 1.0, 3}});
+  run.train_epoch(1);
+  run.train_epoch(2);
+  CHECK(changed(head, head_start));
+  CHECK_FALSE(changed(backbone, backbone_start));
+  run.train_epoch(3);
+  CHECK(changed(backbone, backbone_start));
+
+  auto frozen_net = fresh(f, "mlp", 3, {{"hidden", 8}});
+  std::vector<torch::Tensor> frozen;
+  for (const auto& layer : frozen_net->backbone_layers()) frozen.insert(frozen.end(), layer.begin(), layer.end());
+  const auto frozen_start = copy(frozen);
+  TrainingRun frozen_run(frozen_net, f.data.train, lbfgs_settings(1e-3),
+                         {ParamGroup{frozen_net->head_parameters(), 1.0, 1}, ParamGroup{frozen, 0.0, 1}});
+  frozen_run.train_epoch(1);
+  CHECK_FALSE(changed(frozen, frozen_start));
+}
+
+TEST_CASE("lbfgs refuses mixup and names the fix; a NaN loss fails the trial with the evaluation", "[trainer][lbfgs]") {
+  Fixture f;
+  auto net = fresh(f, "linear", 1);
+  TrainSettings settings = lbfgs_settings(0);
+  settings.mixup = 0.4;
+  CHECK_THROWS_WITH(TrainingRun(net, f.data.train, settings, all_parameters(*net)),
+                    Catch::Contains("mixup") && Catch::Contains("set mixup to 0 or use a mini-batch optimizer"));
+  NanModel model;
+  auto request = f.input(1, json::object());
+  request.model = &model;
+  request.settings["optimizer"] = "lbfgs";
+  CHECK_THROWS_WITH(run_task(request), "loss became nan at epoch 1, L-BFGS evaluation 1; raise weight_decay or "
+                                       "standardize the inputs");
+}
+
 TEST_CASE("the BLAS behind LibTorch is found, and Debian's reference BLAS is told apart", "[trainer][blas]") {
   // LibTorch links a BLAS, so some library provides sgemm_ in this process.
   const std::string library = blas_library();
