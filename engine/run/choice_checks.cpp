@@ -41,7 +41,7 @@ void check_model_choices(const Experiment& e, const Registry& registry) {
     const bool declares = model.manifest.is_object() && model.manifest.contains("parameters");
     for (const auto& item : family.config.items()) {
       const std::string path = family.path + "." + item.key();
-      if (const ParamRule* rule = model.parameters.find(item.key())) {
+      if (const ParamRule* rule = owner_rule(e, model, item.key())) {
         check_value(*rule, item.value(), path);
       } else if (declares) {
         unknown_parameter(e, family, model, item.key(), path);

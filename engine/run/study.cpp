@@ -90,7 +90,7 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
       throw ConfigError(path, message);
     }
   }
-  if (model_declares) {
+  if (model_declares && e.model_choices.empty()) {  // check_model_choices checked each family's
     for (const auto& item : e.model.config.items()) {
       const ParamRule* rule = model.parameters.find(item.key());
       const std::string path = e.model.path + "." + item.key();

@@ -98,6 +98,12 @@ TEST_CASE("a family the plugins cannot serve exits 2 naming model.choices, and s
   result = run_lepton({"run", dir.write_json("c.json", e), "--storage", dir.sqlite_url()});
   CHECK(result.exit_code == 2);
   CHECK_THAT(result.err, Catch::Contains("search.space.hidden"));
+  // A family's fixed trainer setting is checked against the trainer's choices.
+  e = iris_selection("bad", 2);
+  e["model"]["choices"]["linear"]["optimizer"] = "lbfgz";
+  result = run_lepton({"run", dir.write_json("d.json", e), "--storage", dir.sqlite_url()});
+  CHECK(result.exit_code == 2);
+  CHECK_THAT(result.err, Catch::Contains("model.choices.linear.optimizer") && Catch::Contains("\"lbfgs\""));
   CHECK_FALSE(std::filesystem::exists(dir.file("study.db")));
 }
 

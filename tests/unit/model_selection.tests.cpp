@@ -20,7 +20,8 @@ json selection_experiment() {
                  "activation": {"type": "categorical", "choices": ["relu", "tanh"]},
                  "dropout": {"type": "float", "low": 0.0, "high": 0.5, "when": {"activation": ["tanh"]}},
                  "lr": {"type": "float", "low": 1e-3, "high": 1e-1, "log": true}},
-      "linear": {"weight_decay": {"type": "float", "low": 1e-6, "high": 1e-1, "log": true}},
+      "linear": {"optimizer": "lbfgs", "pca": true,
+                 "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-1, "log": true}},
       "rbf":    {"plugin": "kernel", "gamma": {"type": "float", "low": 0.01, "high": 1, "log": true}}}})");
   e["search"]["space"] = json::parse(R"({"scaler": {"type": "categorical", "choices": ["none", "standardize"]},
                                          "batch_size": {"type": "categorical", "choices": [16, 32]}})");
@@ -98,7 +99,16 @@ TEST_CASE("a trial's parameters go to the chosen family's plugin, the trainer an
   const TrialParams rbf = route_trial_params(e, {{"model", "rbf"}, {"rbf.gamma", 0.1}, {"scaler", "none"}, {"batch_size", 32}});
   CHECK(rbf.model_plugin == "kernel");
   CHECK(rbf.model == json{{"gamma", 0.1}});
+  CHECK(rbf.settings.count("optimizer") == 0);
   CHECK_THROWS_AS(route_trial_params(e, {{"scaler", "none"}}), ConfigError);
+  // A family's fixed values go to their owners too: the optimizer to the trainer, pca to the
+  // preprocessing, and only the rest to the plugin.
+  const TrialParams linear = route_trial_params(e, {{"model", "linear"}, {"linear.weight_decay", 1e-3}, {"scaler", "none"}});
+  CHECK(linear.model_plugin == "linear");
+  CHECK(linear.model == json::object());
+  CHECK(linear.settings.at("optimizer") == "lbfgs");
+  CHECK(linear.settings.at("weight_decay") == 1e-3);
+  CHECK(linear.preprocess == json{{"scaler", "none"}, {"pca", true}});
 }
 
 TEST_CASE("bad model choices name the JSON path", "[model_selection]") {
