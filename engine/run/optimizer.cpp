@@ -94,6 +94,12 @@ std::vector<at::Tensor> FlatOptimizer::trained_parameters() const {
   return out;
 }
 
+bool FlatOptimizer::starts_group(int epoch) const {
+  for (const auto& r : ranges_)
+    if (epoch > 1 && r.first_epoch == epoch && r.lr_scale > 0) return true;
+  return false;
+}
+
 double FlatOptimizer::add_weight_decay(int epoch) {
   const double wd = settings_.weight_decay;
   if (wd == 0) return 0;

@@ -50,6 +50,8 @@ class FlatOptimizer {
   /// The parameters of the groups that train at all (lr_scale > 0), for an optimizer that steps
   /// them itself (full-batch L-BFGS); their data and gradients stay views of the flat buffers.
   std::vector<at::Tensor> trained_parameters() const;
+  /// Whether a group that trains at all starts training in `epoch` (after epoch 1).
+  bool starts_group(int epoch) const;
   /// Adds weight_decay * p to the gradients of the groups trained in `epoch` and returns the L2
   /// penalty weight_decay / 2 * |p|^2 that gradient belongs to (what Adam's and SGD's L2 add).
   double add_weight_decay(int epoch);

@@ -78,20 +78,9 @@ TrainingRun::TrainingRun(std::shared_ptr<Network> net, Split train, const TrainS
     if (!own.empty()) groups.push_back(ParamGroup{std::move(own), 1.0, 1});
   }
   optimizer_ = std::make_unique<FlatOptimizer>(std::move(groups), settings_.optimizer);
-  if (settings_.optimizer.kind == "lbfgs") {
-    if (settings_.mixup > 0)
-      throw TrialFailure("mixup draws new mixtures every step, but lbfgs minimizes one fixed full-batch loss; set mixup "
-                         "to 0 or use a mini-batch optimizer (adam, adamw, sgd)");
-    // The strong Wolfe line search picks each step's length. scipy's defaults for the rest: 10
-    // curvature pairs, and converged once no gradient entry exceeds 1e-5 (later epochs then return
-    // at once: float32 losses rarely meet torch's 1e-7).
-    lbfgs_ = std::make_unique<torch::optim::LBFGS>(optimizer_->trained_parameters(),
-                                                   torch::optim::LBFGSOptions(1.0)
-                                                       .max_iter(settings_.lbfgs_iterations)
-                                                       .history_size(10)
-                                                       .tolerance_grad(1e-5)
-                                                       .line_search_fn("strong_wolfe"));
-  }
+  if (settings_.optimizer.kind == "lbfgs" && settings_.mixup > 0)
+    throw TrialFailure("mixup draws new mixtures every step, but lbfgs minimizes one fixed full-batch loss; set mixup "
+                       "to 0 or use a mini-batch optimizer (adam, adamw, sgd)");
 }
 
 TrainingRun::~TrainingRun() = default;
@@ -106,7 +95,7 @@ double TrainingRun::lr_factor(double step, double warmup_steps, double steps_per
 }
 
 double TrainingRun::train_epoch(int epoch) {
-  if (lbfgs_) return full_batch_epoch(epoch);
+  if (settings_.optimizer.kind == "lbfgs") return full_batch_epoch(epoch);
   net_->train();
   optimizer_->begin_epoch(epoch);
   const std::int64_t n = train_.size();
@@ -143,8 +132,20 @@ double TrainingRun::train_epoch(int epoch) {
 // L-BFGS on the full training split: the same loss as a mini-batch epoch (labels, class weights,
 // distillation terms) over all rows at once, plus the L2 penalty of weight_decay. L-BFGS keeps its
 // curvature pairs across epochs, so epochs continue one minimization; once it has converged they
-// return at once.
+// return at once. When a group starts training (fine-tuning's head_epochs), the pairs describe the
+// smaller problem and would stall the new one, so L-BFGS starts afresh.
 double TrainingRun::full_batch_epoch(int epoch) {
+  if (!lbfgs_ || optimizer_->starts_group(epoch)) {
+    // The strong Wolfe line search picks each step's length. scipy's defaults for the rest: 10
+    // curvature pairs, and converged once no gradient entry exceeds 1e-5 (later epochs then return
+    // at once: float32 losses rarely meet torch's 1e-7).
+    lbfgs_ = std::make_unique<torch::optim::LBFGS>(optimizer_->trained_parameters(),
+                                                   torch::optim::LBFGSOptions(1.0)
+                                                       .max_iter(settings_.lbfgs_iterations)
+                                                       .history_size(10)
+                                                       .tolerance_grad(1e-5)
+                                                       .line_search_fn("strong_wolfe"));
+  }
   net_->train();
   optimizer_->begin_epoch(epoch);
   const std::int64_t n = train_.size();

@@ -95,7 +95,7 @@ class TrainingRun {
   TrainSettings settings_;
   std::unique_ptr<LossTerms> extra_;
   std::unique_ptr<FlatOptimizer> optimizer_;
-  std::unique_ptr<torch::optim::LBFGS> lbfgs_;  // optimizer lbfgs only; steps optimizer_'s parameters
+  std::unique_ptr<torch::optim::LBFGS> lbfgs_;  // optimizer lbfgs only, made by its first epoch; steps optimizer_'s parameters
   std::int64_t steps_ = 0;
 };
 

@@ -72,6 +72,31 @@ class NanModel final : public lepton::Model {
   }
 };
 
+// A freshly built network of `model` for the fixture's data, its weights drawn from `seed`.
+std::shared_ptr<lepton::Network> fresh(const Fixture& f, const std::string& model, std::uint64_t seed,
+                                       json params = json::object()) {
+  lepton::ModelRequest request;
+  request.params = std::move(params);
+  request.shape.input = f.data.input_shape;
+  request.shape.classes = static_cast<std::int64_t>(f.data.class_names.size());
+  return build_network(f.registry.model(model), model, request, seed);
+}
+
+torch::Tensor flat_weights(lepton::Network& net) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : net.parameters()) parts.push_back(p.detach().flatten().clone());
+  return torch::cat(parts);
+}
+
+TrainSettings lbfgs_settings(double weight_decay) {
+  TrainSettings s;
+  s.epochs = 4;
+  s.optimizer.kind = "lbfgs";
+  s.optimizer.weight_decay = weight_decay;
+  s.lbfgs_iterations = 50;
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("the csv plugin splits breast cancer stratified and standardizes on train only", "[trainer]") {
@@ -160,15 +185,8 @@ TEST_CASE("the cosine schedule starts at the full learning rate and halves it mi
   // One full-batch step per epoch, plain SGD: a step moves the weights by lr * factor * gradient.
   auto updates = [&](const std::string& schedule) {
     lepton::TrialGeneratorScope random(5);
-    lepton::ModelRequest request;
-    request.shape.input = f.data.input_shape;
-    request.shape.classes = static_cast<std::int64_t>(f.data.class_names.size());
-    auto net = build_network(f.registry.model("linear"), "linear", request, 5);
-    auto flat = [&] {
-      std::vector<torch::Tensor> parts;
-      for (const auto& p : net->parameters()) parts.push_back(p.detach().flatten().clone());
-      return torch::cat(parts);
-    };
+    auto net = fresh(f, "linear", 5);
+    auto flat = [&] { return flat_weights(*net); };
     TrainSettings settings;
     settings.epochs = 2;
     settings.batch_size = f.data.train.size();
@@ -190,35 +208,6 @@ TEST_CASE("the cosine schedule starts at the full learning rate and halves it mi
   CHECK(torch::allclose(cosine[1], 0.5 * constant[1], 1e-4, 1e-7));
   CHECK(constant[1].abs().max().item<double>() > 1e-4);
 }
-
-namespace {
-
-// A freshly built network of `model` for the fixture's data, its weights drawn from `seed`.
-std::shared_ptr<lepton::Network> fresh(const Fixture& f, const std::string& model, std::uint64_t seed,
-                                       json params = json::object()) {
-  lepton::ModelRequest request;
-  request.params = std::move(params);
-  request.shape.input = f.data.input_shape;
-  request.shape.classes = static_cast<std::int64_t>(f.data.class_names.size());
-  return build_network(f.registry.model(model), model, request, seed);
-}
-
-torch::Tensor flat_weights(lepton::Network& net) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& p : net.parameters()) parts.push_back(p.detach().flatten().clone());
-  return torch::cat(parts);
-}
-
-TrainSettings lbfgs_settings(double weight_decay) {
-  TrainSettings s;
-  s.epochs = 4;
-  s.optimizer.kind = "lbfgs";
-  s.optimizer.weight_decay = weight_decay;
-  s.lbfgs_iterations = 50;
-  return s;
-}
-
-}  // namespace
 
 TEST_CASE("lbfgs solves the L2-regularized convex loss: its gradient vanishes and the seed stops mattering",
           "[trainer][lbfgs]") {
