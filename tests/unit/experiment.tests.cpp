@@ -50,7 +50,7 @@ TEST_CASE("experiment errors name the JSON path", "[experiment]") {
   CHECK(error_of(with({{"search", {{"parallel", -1}}}})) == "search.parallel: expected an integer in [1, 1024], got -1");
   CHECK(error_of(with({{"task", {{"epochs", 0}}}})) == "task.epochs: \"epochs\" takes values in [1, 100000], got 0");
   CHECK(error_of(with({{"task", {{"optimizer", "adagrad"}}}})) ==
-        "task.optimizer: \"optimizer\" takes one of \"adam\", \"adamw\", \"sgd\", got \"adagrad\"");
+        "task.optimizer: \"optimizer\" takes one of \"adam\", \"adamw\", \"sgd\", \"lbfgs\", got \"adagrad\"");
   CHECK(error_of(with({{"task", {{"objective", {{"metric", "val_acc"}}}}}})) ==
         "task.objective.metric: expected one of val_accuracy, val_precision, val_recall, val_f1, val_roc_auc, "
         "val_loss, train_loss, parameter_count, latency_ms, got \"val_acc\" (did you mean \"val_accuracy\"?)");
