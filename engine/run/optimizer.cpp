@@ -81,10 +81,12 @@ void FlatOptimizer::begin_epoch(int epoch) {
     for (auto& p : r.params) p.requires_grad_(epoch >= r.first_epoch);
 }
 
+bool FlatOptimizer::trains(const Range& r, int epoch) { return epoch >= r.first_epoch && r.lr_scale > 0; }
+
 void FlatOptimizer::step(int epoch, double lr_factor) {
   torch::NoGradGuard no_grad;
   for (auto& r : ranges_)
-    if (epoch >= r.first_epoch && r.lr_scale > 0) update(r, settings_.lr * lr_factor * r.lr_scale);
+    if (trains(r, epoch)) update(r, settings_.lr * lr_factor * r.lr_scale);
 }
 
 std::vector<at::Tensor> FlatOptimizer::trained_parameters() const {
@@ -106,7 +108,7 @@ double FlatOptimizer::add_weight_decay(int epoch) {
   torch::NoGradGuard no_grad;
   double squares = 0;
   for (auto& r : ranges_) {
-    if (epoch < r.first_epoch || r.lr_scale <= 0) continue;
+    if (!trains(r, epoch)) continue;
     r.grad.add_(r.param, wd);
     squares += r.param.dot(r.param).item<double>();
   }

@@ -64,6 +64,8 @@ class FlatOptimizer {
     at::Tensor param, grad, exp_avg, exp_avg_sq;  // this group's views of the flat buffers
     std::int64_t steps = 0;  // updates so far: Adam's bias correction counts per group
   };
+  // Whether `range` is updated in `epoch`: it has started and its rate is not 0.
+  static bool trains(const Range& range, int epoch);
   void update(Range& range, double lr);
 
   OptimizerSettings settings_;

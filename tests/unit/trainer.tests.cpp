@@ -240,9 +240,13 @@ TEST_CASE("lbfgs trains a group only from its first epoch on, and never a group 
   Fixture f;
   lepton::TrialGeneratorScope random(3);
   auto net = fresh(f, "mlp", 3, {{"hidden", 8}});
+  auto backbone_of = [](lepton::Network& n) {
+    std::vector<torch::Tensor> out;
+    for (const auto& layer : n.backbone_layers()) out.insert(out.end(), layer.begin(), layer.end());
+    return out;
+  };
   const auto head = net->head_parameters();
-  std::vector<torch::Tensor> backbone;
-  for (const auto& layer : net->backbone_layers()) backbone.insert(backbone.end(), layer.begin(), layer.end());
+  const auto backbone = backbone_of(*net);
   auto copy = [](const std::vector<torch::Tensor>& ps) {
     std::vector<torch::Tensor> out;
     for (const auto& p : ps) out.push_back(p.detach().clone());
@@ -263,8 +267,7 @@ TEST_CASE("lbfgs trains a group only from its first epoch on, and never a group 
   CHECK(changed(backbone, backbone_start));
 
   auto frozen_net = fresh(f, "mlp", 3, {{"hidden", 8}});
-  std::vector<torch::Tensor> frozen;
-  for (const auto& layer : frozen_net->backbone_layers()) frozen.insert(frozen.end(), layer.begin(), layer.end());
+  const auto frozen = backbone_of(*frozen_net);
   const auto frozen_start = copy(frozen);
   TrainingRun frozen_run(frozen_net, f.data.train, lbfgs_settings(1e-3),
                          {ParamGroup{frozen_net->head_parameters(), 1.0, 1}, ParamGroup{frozen, 0.0, 1}});
