@@ -18,6 +18,10 @@ at::Generator trial_generator() {
 
 std::vector<torch::Tensor> Network::layer_outputs(const torch::Tensor& x) { return {features(x)}; }
 
+std::shared_ptr<torch::jit::Module> Network::script_module() { return nullptr; }
+
+void Model::check(const ModelRequest&) const {}
+
 TrialGeneratorScope::TrialGeneratorScope(std::uint64_t seed) : previous_(current_trial_generator) {
   current_trial_generator = at::make_generator<at::CPUGeneratorImpl>(seed);
 }

@@ -10,7 +10,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
+
+namespace torch::jit {
+struct Module;  // <torch/script.h>; only plugins that hand over TorchScript modules include it
+}  // namespace torch::jit
 
 namespace lepton {
 
@@ -41,6 +46,12 @@ class LEPTON_API Network : public torch::nn::Module {
   /// a student layer to a teacher layer through these. The default gives only {features(x)};
   /// override it to expose the intermediate layers (one entry per backbone_layers() entry).
   virtual std::vector<torch::Tensor> layer_outputs(const torch::Tensor& x);
+  /// This network as a TorchScript module for `lepton export --format torchscript`: its forward
+  /// maps a batch {N, input...} to logits, and it may share this network's tensors. Null (the
+  /// default) lets the engine record forward() with LibTorch's tracer, which fits networks whose
+  /// operations depend neither on the values nor on the batch size (the engine checks a second
+  /// batch size and refuses the export otherwise). Override it to hand over a scripted module.
+  virtual std::shared_ptr<torch::jit::Module> script_module();
 };
 
 /// What a model is built from.
@@ -48,6 +59,9 @@ struct LEPTON_API ModelRequest {
   json params = json::object();  ///< the model's parameters: fixed ones from the experiment, searched ones from the trial
   std::string path = "model";    ///< JSON path of the model's section, for error messages
   DataShape shape;               ///< the data the network will see
+  /// Where relative files named in `params` are looked up, in order (the working directory the
+  /// study was started from, then the experiment file's folder), as DatasetRequest::search_dirs.
+  std::vector<std::string> search_dirs;
 };
 
 /// A model plugin: builds networks. One instance serves every trial, from several threads at once,
@@ -57,6 +71,11 @@ class LEPTON_API Model {
   virtual ~Model() = default;
   /// Builds a freshly initialized network. Throw ConfigError for parameters it cannot accept.
   virtual std::shared_ptr<Network> build(const ModelRequest& request) const = 0;
+  /// Called once before any trial of a train or distill study, for the experiment's fixed
+  /// parameters and again for each choice of a searched categorical parameter: throw ConfigError
+  /// for what no trial could use (a missing file, an output width that is not the class count), so
+  /// the study stops with exit 2 instead of failing every trial. The default accepts everything.
+  virtual void check(const ModelRequest& request) const;
 };
 
 /// The random generator of the trial running on this thread, set by the engine for the length of
