@@ -65,7 +65,8 @@ class CheckList {
 
 /// The checks of each kind. `settings` is the merged "conformance" object.
 std::vector<CheckResult> check_searcher(const SearcherFactory& factory, const json& settings);
-std::vector<CheckResult> check_model(const Model& model, const PluginRecord& record, const json& settings);
+std::vector<CheckResult> check_model(const Model& model, const PluginRecord& record, const json& settings,
+                                     const std::vector<std::string>& data_dirs);
 std::vector<CheckResult> check_dataset(const Dataset& dataset, const json& settings,
                                        const std::vector<std::string>& data_dirs);
 std::vector<CheckResult> check_metric(const MetricFactory& factory, const PluginRecord& record, const json& settings);

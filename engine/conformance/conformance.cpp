@@ -75,7 +75,7 @@ ConformanceReport check_plugin(const std::string& file, const ConformanceOptions
 
   std::vector<CheckResult> kind_checks;
   if (record.kind == "searcher") kind_checks = check_searcher(registry.searcher(record.name), report.settings);
-  if (record.kind == "model") kind_checks = check_model(registry.model(record.name), record, report.settings);
+  if (record.kind == "model") kind_checks = check_model(registry.model(record.name), record, report.settings, options.data_dirs);
   if (record.kind == "dataset")
     kind_checks = check_dataset(registry.dataset(record.name), report.settings, options.data_dirs);
   if (record.kind == "metric") kind_checks = check_metric(registry.metric(record.name), record, report.settings);

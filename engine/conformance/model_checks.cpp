@@ -18,18 +18,24 @@ std::vector<std::int64_t> batch_shape(const std::vector<std::int64_t>& input) {
   return shape;
 }
 
-std::shared_ptr<Network> build(const Model& model, const json& params, const std::vector<std::int64_t>& input,
-                               std::int64_t classes, std::uint64_t seed = kSeed) {
-  ModelRequest request;
-  request.params = params;
-  request.shape.input = input;
-  request.shape.classes = classes;
-  // As the trainer does: initial weights from a seeded process-wide generator.
-  torch::manual_seed(seed);
-  auto net = model.build(request);
-  expect(net != nullptr, "build() returned no network for input " + shape_text(input));
-  return net;
-}
+// Builds networks as the trainer does: initial weights from a seeded process-wide generator.
+struct Builder {
+  const Model& model;
+  std::vector<std::string> file_dirs;  // where relative files named in the parameters are looked up
+
+  std::shared_ptr<Network> operator()(const json& params, const std::vector<std::int64_t>& input, std::int64_t classes,
+                                      std::uint64_t seed = kSeed) const {
+    ModelRequest request;
+    request.params = params;
+    request.search_dirs = file_dirs;
+    request.shape.input = input;
+    request.shape.classes = classes;
+    torch::manual_seed(seed);
+    auto net = model.build(request);
+    expect(net != nullptr, "build() returned no network for input " + shape_text(input));
+    return net;
+  }
+};
 
 std::set<const void*> identities(const std::vector<torch::Tensor>& tensors) {
   std::set<const void*> out;
@@ -47,7 +53,9 @@ bool same_parameters(Network& a, Network& b) {
 
 }  // namespace
 
-std::vector<CheckResult> check_model(const Model& model, const PluginRecord& record, const json& settings) {
+std::vector<CheckResult> check_model(const Model& model, const PluginRecord& record, const json& settings,
+                                     const std::vector<std::string>& data_dirs) {
+  const Builder build{model, data_dirs};
   ConfigObject cfg(settings, "conformance");
   const json params = cfg.optional<json>("params", json::object());
   std::vector<std::vector<std::int64_t>> shapes{{12}, {1, 8, 8}};
@@ -60,7 +68,7 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
   const bool builds = list.run("builds for input shapes", [&] {
     std::string note;
     for (const auto& input : shapes)
-      for (std::int64_t classes : {2, 5}) build(model, params, input, classes);
+      for (std::int64_t classes : {2, 5}) build(params, input, classes);
     for (const auto& input : shapes) note += (note.empty() ? "" : ", ") + shape_text(input);
     return note + " with 2 and 5 classes, params " + params.dump();
   });
@@ -73,7 +81,7 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
   list.run("output shape", [&] {
     for (const auto& input : shapes)
       for (std::int64_t classes : {2, 5}) {
-        auto net = build(model, params, input, classes);
+        auto net = build(params, input, classes);
         net->eval();
         const auto out = net->forward(torch::randn(batch_shape(input)));
         const std::vector<std::int64_t> expected{kBatch, classes};
@@ -84,7 +92,7 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
     return "logits {N, classes} for every shape";
   });
   list.run("features and head compose", [&] {
-    auto net = build(model, params, shapes.front(), 3);
+    auto net = build(params, shapes.front(), 3);
     net->eval();
     torch::NoGradGuard no_grad;
     const auto x = torch::randn(batch_shape(shapes.front()));
@@ -96,7 +104,7 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
     return "features " + shape_text(features.sizes().vec()) + ", head(features(x)) == forward(x)";
   });
   list.run("training step lowers the loss", [&] {
-    auto net = build(model, params, shapes.front(), 3);
+    auto net = build(params, shapes.front(), 3);
     torch::manual_seed(kSeed);
     const auto x = torch::randn(batch_shape(shapes.front())).repeat_interleave(4, 0);
     const auto y = torch::arange(x.size(0)) % 3;
@@ -121,7 +129,7 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
     return "loss " + std::to_string(before) + " -> " + std::to_string(after) + " after 30 Adam steps";
   });
   list.run("parameter groups present", [&] {
-    auto net = build(model, params, shapes.front(), 3);
+    auto net = build(params, shapes.front(), 3);
     const auto head = identities(net->head_parameters());
     expect(!head.empty(), "head_parameters() is empty: fine-tuning cannot replace or train the head");
     const auto layers = net->backbone_layers();
@@ -147,7 +155,7 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
            std::to_string(net->parameters().size()) + " parameter tensors";
   });
   list.run("replace_head", [&] {
-    auto net = build(model, params, shapes.front(), 3);
+    auto net = build(params, shapes.front(), 3);
     const auto old_head = identities(net->head_parameters());
     net->replace_head(7);
     net->eval();
@@ -158,8 +166,8 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
     return "7 classes after replace_head(7), with new head parameters";
   });
   list.run("deterministic for a seed", [&] {
-    auto a = build(model, params, shapes.front(), 3, 11);
-    auto b = build(model, params, shapes.front(), 3, 11);
+    auto a = build(params, shapes.front(), 3, 11);
+    auto b = build(params, shapes.front(), 3, 11);
     expect(same_parameters(*a, *b), "two builds after torch::manual_seed(11) have different initial weights; "
                                     "initialize from the process-wide generator only (no random_device, no time)");
     a->eval();
@@ -169,16 +177,18 @@ std::vector<CheckResult> check_model(const Model& model, const PluginRecord& rec
     return "same seed, same weights and logits";
   });
   list.run("manifest defaults accepted", [&] {
+    // Under the settings' own parameters (a file a model cannot build without, say).
     json defaults = json::object();
     for (const auto& rule : record.parameters.rules())
       if (!rule.default_value.is_null()) defaults[rule.name] = rule.default_value;
-    build(model, defaults, shapes.front(), 3);
+    defaults.update(params);
+    build(defaults, shapes.front(), 3);
     return defaults.dump();
   });
   list.run("rejects unknown parameters", [&] {
     json bad = params;
     bad["no_such_parameter"] = 1;
-    return expect_config_error([&] { build(model, bad, shapes.front(), 3); }, "model.no_such_parameter");
+    return expect_config_error([&] { build(bad, shapes.front(), 3); }, "model.no_such_parameter");
   });
   return list.take();
 }

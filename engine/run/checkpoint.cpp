@@ -88,6 +88,8 @@ json ModelCard::to_json() const {
           {"weights", kWeightsFile},
           {"provenance", provenance}};
   if (!preprocess.empty()) out["preprocess"] = preprocess;
+  if (!feature_names.empty()) out["feature_names"] = feature_names;
+  if (!search_dirs.empty()) out["model"]["search_dirs"] = search_dirs;
   return out;
 }
 
@@ -104,6 +106,7 @@ ModelCard ModelCard::from_json(const json& value, const std::string& file) {
   card.model_plugin = model.required<std::string>("plugin");
   card.model_version = model.optional<std::string>("version", "");
   card.model_params = model.object("params").value();
+  card.search_dirs = model.optional<json>("search_dirs", json::array()).get<std::vector<std::string>>();
   model.finish();
   card.input_shape = root.required<json>("input_shape").get<std::vector<std::int64_t>>();
   card.class_names = root.required<json>("class_names").get<std::vector<std::string>>();
@@ -115,6 +118,7 @@ ModelCard ModelCard::from_json(const json& value, const std::string& file) {
   dataset.finish();
   root.allow({"weights"});
   card.preprocess = root.optional<json>("preprocess", json::object());
+  card.feature_names = root.optional<json>("feature_names", json::array()).get<std::vector<std::string>>();
   card.provenance = root.optional<json>("provenance", json::object());
   root.finish();
   return card;
@@ -202,6 +206,8 @@ std::shared_ptr<Network> load_model(const std::string& folder, const ModelCard& 
   request.params = card.model_params;
   for (const auto& item : params.items()) request.params[item.key()] = item.value();
   request.path = path + ": model.params";
+  request.search_dirs = card.search_dirs;
+  request.search_dirs.push_back(fs::current_path().string());
   // A network trained behind fitted preprocessing is rebuilt behind a blank one; its weights fill it in.
   const Preprocessor pre = blank_preprocessor(card.preprocess, card.input_shape);
   request.shape.input = pre.output_shape();

@@ -22,12 +22,16 @@ struct ModelCard {
   json model_params = json::object();       ///< the parameters it was built with
   std::vector<std::int64_t> input_shape;    ///< one sample's shape
   std::vector<std::string> class_names;     ///< output index -> class name
+  std::vector<std::string> feature_names;   ///< the data's feature names, when it has them
   std::string dataset_plugin;               ///< reads data for it (`lepton predict`)
   json dataset_config = json::object();     ///< that plugin's options (its `subset` removed)
   json dataset_fitted = json::object();     ///< what the dataset fitted on train (DataSplits::fitted)
   std::vector<std::int64_t> subset_classes; ///< the dataset's class indices the model predicts, in order; empty: all
   json preprocess = json::object();         ///< the engine's fitted preprocessing (its weights hold the statistics); empty: none
   json provenance = json::object();         ///< where it came from: store, study, trial, params, metrics
+  /// Where relative files named in model_params are looked up (the study's data folders), so the
+  /// model loads from any working directory.
+  std::vector<std::string> search_dirs;
 
   json to_json() const;
   /// Reads model.json's content; `file` names it in errors (ConfigError).

@@ -8,6 +8,7 @@
 #include "run/history.hpp"
 #include "run/isolation.hpp"
 #include "run/metric_setup.hpp"
+#include "run/model_check.hpp"
 #include "run/pruners.hpp"
 #include "run/tasks/task.hpp"
 #include "run/trial_runner.hpp"
@@ -110,6 +111,7 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
   if (data->train.size() == 0 || data->valid.size() == 0)
     throw ConfigError(e.dataset.path + ".split", "the train and valid splits must both hold samples");
   bind_task_data(*resources, e, *data);
+  check_model_before_trials(e, registry, *data);
   out.scoring = bind_metrics(experiment, registry, *data);
 
   // Creating the searcher once checks its options before anything is stored.

@@ -26,6 +26,10 @@ void save_artifact(const PreparedExperiment& prepared, const Registry& registry,
   card.model_params = output.model_params;
   card.input_shape = prepared.data->input_shape;
   card.class_names = prepared.data->class_names;
+  card.feature_names = prepared.data->feature_names;
+  // A fine-tuned model's files were named relative to its source's folders.
+  if (task.source && e.task.type == "finetune") card.search_dirs = task.source->card.search_dirs;
+  card.search_dirs.insert(card.search_dirs.end(), e.data_dirs.begin(), e.data_dirs.end());
   card.dataset_plugin = prepared.dataset_plugin;
   card.dataset_config = e.dataset.config;
   card.dataset_config.erase("subset");

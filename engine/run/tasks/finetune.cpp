@@ -36,6 +36,7 @@ FinetuneStart finetune_start(const SourceModel& source, const Model& model, cons
   for (const auto& item : params.items()) request.params[item.key()] = item.value();
   request.shape.input = source.card.input_shape;
   request.shape.classes = static_cast<std::int64_t>(source.card.class_names.size());
+  request.search_dirs = source.card.search_dirs;
   FinetuneStart out;
   out.net = build_network(model, model_name, request, seed);
   try {

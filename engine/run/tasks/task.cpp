@@ -173,6 +173,7 @@ class RunFactory {
     }
     ModelRequest request;
     request.params = in_.model_params;
+    request.search_dirs = in_.experiment->data_dirs;
     // Fitted on the rows this run trains on (the training split or a fold's), never on what it is scored on.
     const Preprocessor pre = wants_preprocessing(in_.preprocess, data.categorical)
                                  ? fit_preprocessor(in_.preprocess, train.x, data.categorical)
