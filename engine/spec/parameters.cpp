@@ -182,7 +182,9 @@ constexpr const char* kFinetuneSettings = R"json({
   "head_epochs":       {"type": "int", "low": 0, "high": 100000, "default": 0,
                         "description": "first epochs that train the head alone before the backbone joins"},
   "head":              {"type": "categorical", "choices": ["auto", "new", "keep"], "default": "auto",
-                        "description": "auto: a new head when the classes differ from the source's; new: always; keep: never"}
+                        "description": "auto: a new head when the classes differ from the source's; new: always; keep: never"},
+  "feature_cache":     {"type": "bool", "default": true,
+                        "description": "when the whole backbone is frozen (backbone_lr_scale 0, or freeze_layers covering it): compute its features once per study and train only the head on them; false: run the frozen backbone every step (both in eval mode)"}
 })json";
 
 constexpr const char* kDistillSettings = R"json({

@@ -11,6 +11,7 @@
 #include "run/preprocess.hpp"
 #include "run/tasks/distill.hpp"
 #include "run/tasks/finetune.hpp"
+#include "run/tasks/frozen_backbone.hpp"
 
 #include <lepton/random.hpp>
 
@@ -152,8 +153,13 @@ class RunFactory {
     const auto& type = in.experiment->task.type;
     if (type == "finetune") {
       finetune_ = FinetuneSettings::read(in.settings);
-      model_params_ = in.resources->source->card.model_params;
+      const SourceModel& source = *in.resources->source;
+      model_params_ = source.card.model_params;
       for (const auto& item : in.model_params.items()) model_params_[item.key()] = item.value();
+      head_only_ = trains_head_only(*finetune_, *source.net);
+      // Cached features stand for the source's backbone: the same parameters, and no mixtures of inputs.
+      on_features_ = head_only_ && in.resources->backbone_features && settings.mixup == 0 &&
+                     model_params_ == source.card.model_params && in.settings.value("feature_cache", true);
     } else {
       model_params_ = in.model_params;
       if (type == "distill") distill_ = DistillSettings::read(in.settings);
@@ -169,6 +175,7 @@ class RunFactory {
       FinetuneStart start = finetune_start(*in_.resources->source, *in_.model, in_.model_name, in_.model_params,
                                            data.class_names, *finetune_, seed);
       new_head_ = start.new_head;
+      if (head_only_) start.net = head_only(start.net, on_features_);
       return std::make_unique<TrainingRun>(start.net, train, settings_, std::move(start.groups));
     }
     ModelRequest request;
@@ -190,6 +197,9 @@ class RunFactory {
   }
 
   const json& model_params() const { return model_params_; }
+  /// The data the runs train and are scored on: the backbone's features when a frozen backbone's
+  /// are cached, else the study's data.
+  const DataSplits& data() const { return on_features_ ? in_.resources->backbone_features->data() : *in_.data; }
   /// What each run's preprocessing fitted, in the order the runs were made (empty objects: none).
   const std::vector<json>& fitted() const { return fitted_; }
 
@@ -212,6 +222,7 @@ class RunFactory {
   json model_params_;
   std::vector<json> fitted_;
   bool new_head_ = false;
+  bool head_only_ = false, on_features_ = false;
 };
 
 double epoch_value(const std::string& metric, const Run& run) {
@@ -291,6 +302,7 @@ void bind_task_data(TaskResources& task, const Experiment& e, const DataSplits& 
     const auto layers = static_cast<std::int64_t>(source.net->backbone_layers().size());
     check_setting_range(e, "freeze_layers", 0, layers,
                         "the source's model has " + std::to_string(layers) + " backbone layers");
+    task.backbone_features = std::make_shared<BackboneFeatures>(source.net, data);
     if (e.task.settings.value("head", "auto") == "keep" && source.card.class_names.size() != data.class_names.size())
       throw ConfigError("task.head", "\"keep\" needs the source's " + std::to_string(source.card.class_names.size()) +
                                          " classes, but the data has " + std::to_string(data.class_names.size()));
@@ -315,9 +327,8 @@ std::optional<std::size_t> epoch_objective(const std::vector<Objective>& objecti
 
 TaskOutput run_task(const TaskInput& in) {
   const Experiment& e = *in.experiment;
-  const DataSplits& data = *in.data;
   TrainSettings settings = TrainSettings::read(in.settings, e.task.type);
-  settings.class_weight = class_weights(in.settings.value("class_weight", json("none")), data);
+  settings.class_weight = class_weights(in.settings.value("class_weight", json("none")), *in.data);
   const Scoring builtin_only;
   const Scoring& scoring = in.scoring ? *in.scoring : builtin_only;
   auto score = [&](Network& net, const Split& split, const char* prefix) {
@@ -325,6 +336,7 @@ TaskOutput run_task(const TaskInput& in) {
   };
   TrialGeneratorScope trial_random(in.seed);
   RunFactory factory(in, settings);
+  const DataSplits& data = factory.data();
   const CrossValidation& cv = e.task.cross_validation;
   const auto objective = epoch_objective(e.task.objectives);
   const std::int64_t train_rows = data.train.size();
@@ -393,10 +405,13 @@ TaskOutput run_task(const TaskInput& in) {
     out.network = final_net;
     if (data.test.size() > 0) result.metrics.merge(score(*final_net, data.test, "test"));
   }
+  // A frozen backbone's network is saved and measured whole.
+  final_net = without_head_only(final_net);
+  if (out.network) out.network = final_net;
   const std::int64_t parameters = parameter_count(*final_net);
   result.attrs["parameter_count"] = parameters;
   result.metrics["parameter_count"] = static_cast<double>(parameters);
-  result.metrics["latency_ms"] = latency_ms(*final_net, data.valid.x.slice(0, 0, 1));
+  result.metrics["latency_ms"] = latency_ms(*final_net, in.data->valid.x.slice(0, 0, 1));
   factory.describe(result.attrs);
   if (const auto& fitted = factory.fitted(); !fitted.empty() && !fitted.back().empty()) {
     // The saved network's preprocessing is the last run's (the only run, or the refit); folds without

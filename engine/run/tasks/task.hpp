@@ -20,6 +20,7 @@
 namespace lepton::engine {
 
 class Teacher;
+class BackboneFeatures;
 
 /// The saved model a finetune task starts from, or a distill task's teacher.
 struct SourceModel {
@@ -35,6 +36,9 @@ struct SourceModel {
 struct TaskResources {
   std::optional<SourceModel> source;        ///< finetune: the source; distill: the teacher's model
   std::shared_ptr<const Teacher> teacher;   ///< distill: the teacher's outputs on this study's data
+  /// finetune: the source's backbone features on this study's data, computed when a trial first
+  /// trains the head alone (a frozen backbone)
+  std::shared_ptr<const BackboneFeatures> backbone_features;
   std::vector<std::int64_t> subset_classes; ///< the dataset's class indices the study keeps, in order
   json dataset_fitted = json::object();     ///< the dataset plugin's fitted state (saved with models)
 };
