@@ -2,6 +2,7 @@
 // folder of its own; predict runs such a folder on a data file and scores it when it has labels.
 #include "cli/model_commands.hpp"
 
+#include "artifacts/torchscript_export.hpp"
 #include "cli/commands.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
@@ -73,14 +74,26 @@ int export_command(const ModelExportArgs& args) {
     throw ConfigError("--trial", "trial " + std::to_string(trial.number) + " of study " + study.name +
                                      " has no saved model: " + why);
   }
-  copy_model(artifact->second, args.output, args.force);
-  // The copy says where it came from, so the folder stands on its own.
-  ModelCard card = read_model_card(args.output, "-o");
+  // The copy says where it came from, so it stands on its own.
+  ModelCard card = read_model_card(artifact->second, "--trial");
   card.provenance["storage"] = store->url();
   card.provenance["study"] = study.name;
   card.provenance["trial"] = trial.number;
   card.provenance["values"] = trial_to_json(trial, study.objectives)["values"];
-  std::ofstream(std::filesystem::path(args.output) / kModelCardFile) << card.to_json().dump(2) << "\n";
+  std::string next = "lepton predict --model " + args.output + " --data FILE";
+  if (args.format == "torchscript") {
+    if (std::filesystem::exists(args.output) && !args.force)
+      throw ConfigError("-o", args.output + " already exists; pass --force to replace it");
+    Registry registry;
+    registry.load_default();
+    const auto written = export_torchscript(artifact->second, registry, args.output, card.provenance);
+    next = "python3 -c \"import torch; m = torch.jit.load('" + args.output + "'); print(m.class_names)\" (" +
+           written.network_source + " network; probabilities within " + format_number(written.max_difference, 2) +
+           " of the model's)";
+  } else {
+    copy_model(artifact->second, args.output, args.force);
+    std::ofstream(std::filesystem::path(args.output) / kModelCardFile) << card.to_json().dump(2) << "\n";
+  }
 
   std::cout << "Exported trial " << trial.number << " of study " << study.name;
   for (std::size_t i = 0; i < study.objectives.size() && i < trial.values.size(); ++i)
@@ -88,7 +101,7 @@ int export_command(const ModelExportArgs& args) {
               << (i + 1 == study.objectives.size() ? ")" : "");
   std::cout << " to " << args.output << ": " << card.model_plugin << " model, " << card.class_names.size()
             << " classes, input " << json(card.input_shape).dump() << "\n"
-            << "Next: lepton predict --model " << args.output << " --data FILE\n";
+            << "Next: " << next << "\n";
   return 0;
 }
 
@@ -107,9 +120,13 @@ int predict_command(const PredictArgs& args) {
   auto name_of = [&](std::int64_t c) { return c >= 0 ? p.card.class_names.at(static_cast<std::size_t>(c)) : std::string("?"); };
 
   if (args.json) {
+    const auto probabilities = p.probabilities.contiguous();
+    const auto classes = probabilities.size(1);
+    const double* all = probabilities.data_ptr<double>();
     json rows = json::array();
     for (std::int64_t i = 0; i < shown; ++i) {
-      json row = {{"index", i}, {"class", name_of(pp[i])}, {"class_index", pp[i]}, {"confidence", cp[i]}};
+      json row = {{"index", i}, {"class", name_of(pp[i])}, {"class_index", pp[i]}, {"confidence", cp[i]},
+                  {"probabilities", std::vector<double>(all + i * classes, all + (i + 1) * classes)}};
       if (lp) row["label"] = lp[i] >= 0 ? json(name_of(lp[i])) : json(nullptr);
       rows.push_back(row);
     }
@@ -145,26 +162,35 @@ int predict_command(const PredictArgs& args) {
 }
 
 ModelCommands::ModelCommands(CLI::App& app) {
-  export_ = app.add_subcommand("export", "Write a trial's trained model to a folder of its own");
+  export_ = app.add_subcommand("export", "Write a trial's trained model to a folder of its own, or to one TorchScript file");
   export_->add_option("--storage", export_args_.storage, "Study store URL")->required();
   export_->add_option("--study", export_args_.study, "Study name")->required();
   export_->add_option("--trial", export_args_.trial, "Trial number, or best (default)");
-  export_->add_option("-o,--output", export_args_.output, "Folder to write (created)")->required();
-  export_->add_flag("--force", export_args_.force, "Replace a model already in that folder");
+  export_->add_option("-o,--output", export_args_.output, "Folder to write (created); with --format torchscript, the file")
+      ->required();
+  export_->add_option("--format", export_args_.format, "folder (default: for lepton predict, finetune and distill) or "
+                                                      "torchscript (one file for PyTorch, no Lepton needed)")
+      ->check(CLI::IsMember({"folder", "torchscript"}));
+  export_->add_flag("--force", export_args_.force, "Replace a model already there");
   export_->footer(R"(
 Every COMPLETE trial saves its model beside the store (lepton.db -> lepton.artifacts/STUDY/trial-N/).
 The folder holds model.json (model plugin and parameters, classes, the dataset plugin's options and
 fitted preprocessing such as standardization statistics) and weights.pt: all `lepton predict` needs,
 and what a finetune task's "source" or a distill task's "teacher" can name.
-Example:
-  lepton export --storage sqlite:///lepton.db --study digits-teacher --trial best -o models/teacher)");
+--format torchscript writes one file instead, for PyTorch without Lepton: torch.jit.load(FILE)(rows)
+gives class probabilities {N, classes} for raw rows {N, features} (as the dataset plugin reads them,
+before its standardization); the fitted preprocessing is inside, and the file has class_names,
+feature_names, input_shape, logits(rows) and preprocess(rows). It works for every model family.
+Examples:
+  lepton export --storage sqlite:///lepton.db --study digits-teacher --trial best -o models/teacher
+  lepton export --storage sqlite:///lepton.db --study digits-teacher --format torchscript -o teacher.pt)");
 
   predict_ = app.add_subcommand("predict", "Predict a data file with an exported model; score it when it has labels");
   predict_->add_option("--model", predict_args_.model, "An exported model's folder (or a trial's artifact folder)")->required();
   predict_->add_option("--data", predict_args_.data, "The file to predict, in the format the model was trained from")->required();
   predict_->add_option("--limit", predict_args_.limit, "Print at most N predictions (metrics still cover every sample)")
       ->check(CLI::Range(0LL, 1'000'000'000'000LL));
-  predict_->add_flag("--json", predict_args_.json, "Print one JSON object: predictions and metrics");
+  predict_->add_flag("--json", predict_args_.json, "Print one JSON object: predictions (with every class's probability) and metrics");
   predict_->footer(R"(
 The file is read by the model's dataset plugin with its training options, replaying what was fitted
 on the training split (e.g. standardization). A CSV may keep or drop its label column; an IDX images

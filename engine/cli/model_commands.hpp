@@ -12,8 +12,9 @@ namespace lepton::cli {
 struct ModelExportArgs {
   std::string storage, study;
   std::string trial = "best";  ///< "best" or a trial number
-  std::string output;          ///< -o: the folder to write
-  bool force = false;          ///< replace a model already in the folder
+  std::string output;          ///< -o: the folder (or, for torchscript, the file) to write
+  std::string format = "folder";  ///< "folder" (model.json + weights.pt) or "torchscript" (one .pt file)
+  bool force = false;          ///< replace a model already there
 };
 
 struct PredictArgs {

@@ -33,6 +33,9 @@ class PreprocessedNetwork final : public Network {
   std::vector<std::vector<torch::Tensor>> backbone_layers() override { return inner_->backbone_layers(); }
   std::vector<torch::Tensor> layer_outputs(const torch::Tensor& x) override { return inner_->layer_outputs(pre_.apply(x)); }
 
+  const std::shared_ptr<Network>& inner() const { return inner_; }
+  const Preprocessor& preprocessor() const { return pre_; }
+
  private:
   std::shared_ptr<Network> inner_;
   Preprocessor pre_;
@@ -200,6 +203,12 @@ Preprocessor blank_preprocessor(const json& described, const std::vector<std::in
 std::shared_ptr<Network> with_preprocessing(std::shared_ptr<Network> net, const Preprocessor& pre) {
   if (pre.identity()) return net;
   return std::make_shared<PreprocessedNetwork>(std::move(net), pre);
+}
+
+std::pair<std::shared_ptr<Network>, Preprocessor> split_preprocessing(const std::shared_ptr<Network>& net) {
+  if (const auto* wrapped = dynamic_cast<const PreprocessedNetwork*>(net.get()))
+    return {wrapped->inner(), wrapped->preprocessor()};
+  return {net, Preprocessor{}};
 }
 
 }  // namespace lepton::engine

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 namespace lepton::engine {
@@ -42,6 +43,14 @@ struct Preprocessor {
   /// Sets the one-hot step for `columns` of `sizes` categories, in samples of `features` features.
   void set_onehot(std::vector<std::int64_t> columns, std::vector<std::int64_t> sizes, std::int64_t features);
 
+  /// The one-hot step's index tensors, for replaying encode() elsewhere (the TorchScript export).
+  struct OneHotIndex {
+    at::Tensor kept, coded;     ///< {K} columns passed through, {C} columns encoded
+    at::Tensor sizes, offsets;  ///< {1, C} category counts and each column's first one-hot slot
+    std::int64_t width = 0;     ///< encoded features: K + the categories
+  };
+  OneHotIndex onehot_index() const { return {kept_, coded_, sizes_, offsets_, encoded_width_}; }
+
  private:
   at::Tensor kept_, coded_, sizes_, offsets_;  // the one-hot step's index tensors
   std::int64_t encoded_width_ = 0;
@@ -64,5 +73,9 @@ Preprocessor blank_preprocessor(const json& described, const std::vector<std::in
 /// `net` behind `pre`: features(x) = net->features(pre.apply(x)); parameters, head and layers are
 /// the wrapped network's, the fitted statistics are buffers (saved with the weights).
 std::shared_ptr<Network> with_preprocessing(std::shared_ptr<Network> net, const Preprocessor& pre);
+
+/// What with_preprocessing() joined: the network behind and its preprocessor (for `net` itself,
+/// when it was not wrapped: `net` and an identity preprocessor).
+std::pair<std::shared_ptr<Network>, Preprocessor> split_preprocessing(const std::shared_ptr<Network>& net);
 
 }  // namespace lepton::engine
