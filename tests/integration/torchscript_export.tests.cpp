@@ -1,0 +1,151 @@
+// `lepton export --format torchscript` for every model family: Python's torch.jit.load runs the
+// file without Lepton on the file's raw rows and gives `lepton predict`'s probabilities (max
+// absolute difference <= 1e-5), with the fitted preprocessing (one-hot, scaling, PCA, the
+// dataset's own standardization) inside and the class and feature names stored.
+#include "plugins/registry.hpp"
+#include "report/ranking.hpp"
+#include "run/checkpoint.hpp"
+#include "store/store.hpp"
+#include "support/plugins.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/torchscript.hpp"
+
+#include <catch2/catch.hpp>
+#include <torch/torch.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+using lepton::json;
+using lepton::TrialState;
+using lepton::test::run_lepton;
+using lepton::test::TempDir;
+using namespace lepton::engine;
+
+namespace {
+
+const std::string kData = LEPTON_DATA_DIR;
+
+// The samples of `file` as the model's dataset plugin reads them before its own fitted
+// standardization: what the exported file takes.
+at::Tensor raw_rows(const ModelCard& card, const std::string& file) {
+  lepton::DatasetRequest request;
+  request.config = card.dataset_config;
+  request.predict = true;
+  request.file = file;
+  request.fitted = card.dataset_fitted;
+  request.fitted.erase("standardization");
+  request.search_dirs = {LEPTON_SOURCE_DIR};
+  return lepton::test::build_plugins().dataset(card.dataset_plugin).load(request).test.x;
+}
+
+void write_rows(const at::Tensor& rows, const std::string& file) {
+  const auto flat = rows.reshape({rows.size(0), -1}).to(torch::kFloat32).contiguous();
+  std::ofstream out(file);
+  char cell[32];
+  for (std::int64_t i = 0; i < flat.size(0); ++i)
+    for (std::int64_t j = 0; j < flat.size(1); ++j) {
+      std::snprintf(cell, sizeof cell, "%.9g", static_cast<double>(flat[i][j].item<float>()));
+      out << cell << (j + 1 == flat.size(1) ? "\n" : ",");
+    }
+}
+
+// Trains one trial of `experiment`, exports it, and compares Python's probabilities with predict's.
+void check_round_trip(json experiment, const std::string& data_file, const std::string& network) {
+  TempDir dir;
+  const std::string url = dir.sqlite_url();
+  experiment["search"] = {{"searcher", "random"}, {"trials", 1}, {"seed", 4}, {"space", json::object()}};
+  experiment["task"]["objective"] = {{"metric", "val_accuracy"}};
+  const auto run = run_lepton({"run", dir.write_json("e.json", experiment), "--storage", url, "--quiet"});
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const std::string model = dir.file("model.pt");
+  const auto exported = run_lepton({"export", "--storage", url, "--study", experiment["name"], "--format", "torchscript",
+                                    "-o", model});
+  INFO(exported.out << exported.err);
+  REQUIRE(exported.exit_code == 0);
+  CHECK_THAT(exported.out, Catch::Contains(network + " network"));
+  CHECK(run_lepton({"export", "--storage", url, "--study", experiment["name"], "--format", "torchscript", "-o", model})
+            .exit_code == 2);  // it exists: --force replaces it
+
+  auto store = open_store(url, OpenMode::kExisting);
+  const auto trial = store->trials(store->find_study(experiment["name"])->id).at(0);
+  REQUIRE(trial.state == TrialState::kComplete);
+  const std::string folder = trial.artifacts.at("model");
+  const ModelCard card = read_model_card(folder, "model");
+  const json predicted = json::parse(run_lepton({"predict", "--model", folder, "--data", data_file, "--json"}).out);
+
+  write_rows(raw_rows(card, data_file), dir.file("rows.csv"));
+  const auto python = lepton::test::run_python("run_exported.py", {model, dir.file("rows.csv")});
+  INFO(python.err);
+  REQUIRE(python.exit_code == 0);
+  const json out = json::parse(python.out);
+  CHECK(out["class_names"] == card.class_names);
+  CHECK(out["feature_names"] == card.feature_names);
+  CHECK(out["input_shape"] == card.input_shape);
+  CHECK(out["lepton"]["model"]["plugin"] == card.model_plugin);
+  CHECK(out["lepton"]["provenance"]["study"] == experiment["name"]);
+  CHECK_FALSE(out["parameters"].empty());  // named, so Python can fine-tune it further
+
+  const auto& rows = predicted["predictions"];
+  REQUIRE(out["probabilities"].size() == rows.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    for (std::size_t c = 0; c < card.class_names.size(); ++c)
+      worst = std::max(worst, std::abs(out["probabilities"][i][c].get<double>() - rows[i]["probabilities"][c].get<double>()));
+  std::printf("round trip %s (%zu rows): max |difference| %.3g\n", card.model_plugin.c_str(), rows.size(), worst);
+  CHECK(worst <= 1e-5);
+}
+
+json credit(json preprocess) {
+  return {{"dataset", {{"plugin", "arff"}, {"path", kData + "/credit-g.arff"}, {"standardize", true},
+                       {"split", {{"valid", 0.2}, {"test", 0.2}, {"seed", 1}}}}},
+          {"preprocess", std::move(preprocess)}};
+}
+
+json digits(json preprocess) {
+  return {{"dataset", {{"plugin", "csv"}, {"path", kData + "/digits.csv.gz"}, {"shape", {1, 8, 8}}, {"standardize", true},
+                       {"split", {{"valid", 0.2}, {"test", 0.2}, {"seed", 1}}}}},
+          {"preprocess", std::move(preprocess)}};
+}
+
+}  // namespace
+
+TEST_CASE("export to TorchScript: mlp with one-hot categoricals and standardize", "[torchscript][export]") {
+  json e = credit({{"scaler", "standardize"}});
+  e.update({{"name", "mlp"}, {"model", {{"plugin", "mlp"}, {"hidden", 16}}}, {"task", {{"type", "train"}, {"epochs", 3}}}});
+  check_round_trip(e, kData + "/credit-g.arff", "traced");
+}
+
+TEST_CASE("export to TorchScript: linear after the dataset's standardization and PCA", "[torchscript][export]") {
+  json e = {{"name", "linear"},
+            {"dataset", {{"plugin", "csv"}, {"path", kData + "/breast_cancer.csv"}, {"standardize", true},
+                         {"split", {{"valid", 0.2}, {"test", 0.2}, {"seed", 1}}}}},
+            {"preprocess", {{"pca", true}, {"pca_components", 6}}},
+            {"model", {{"plugin", "linear"}}},
+            {"task", {{"type", "train"}, {"epochs", 3}, {"optimizer", "lbfgs"}}}};
+  check_round_trip(e, kData + "/breast_cancer.csv", "traced");
+}
+
+TEST_CASE("export to TorchScript: kernel with one-hot, min-max scaling and PCA", "[torchscript][export]") {
+  json e = credit({{"scaler", "minmax"}, {"pca", true}, {"pca_components", 8}});
+  e.update({{"name", "kernel"}, {"model", {{"plugin", "kernel"}, {"features", 64}}},
+            {"task", {{"type", "train"}, {"epochs", 3}, {"lr", 0.01}}}});
+  check_round_trip(e, kData + "/credit-g.arff", "traced");
+}
+
+TEST_CASE("export to TorchScript: cnn on images with the dataset's and the engine's standardization", "[torchscript][export]") {
+  json e = digits({{"scaler", "standardize"}});
+  e.update({{"name", "cnn"}, {"model", {{"plugin", "cnn"}, {"channels", 4}, {"blocks", 2}, {"hidden", 16}}},
+            {"task", {{"type", "train"}, {"epochs", 2}, {"lr", 0.01}}}});
+  check_round_trip(e, kData + "/digits.csv.gz", "traced");
+}
+
+TEST_CASE("export to TorchScript: a TorchScript model keeps its own code", "[torchscript][export]") {
+  json e = digits({{"scaler", "minmax"}});
+  e.update({{"name", "torchscript"}, {"model", {{"plugin", "torchscript"}, {"path", lepton::test::torchscript_module("cnn10.pt")}}},
+            {"task", {{"type", "train"}, {"epochs", 2}, {"lr", 0.01}}}});
+  check_round_trip(e, kData + "/digits.csv.gz", "scripted");
+}
