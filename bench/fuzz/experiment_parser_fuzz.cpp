@@ -1,7 +1,7 @@
 // libFuzzer target: the experiment parser answers any input with an Experiment or a ConfigError,
 // never a crash, a hang, undefined behaviour or another exception; and any space it accepts only
 // ever yields points that pass its own check.
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 
 #include <lepton/random.hpp>
 

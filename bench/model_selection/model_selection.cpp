@@ -11,7 +11,7 @@
 #include "report/ranking.hpp"
 #include "report/table.hpp"
 #include "run/study.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <chrono>

@@ -11,7 +11,7 @@
 #include "report/html_report.hpp"
 #include "report/importance.hpp"
 #include "run/study.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <algorithm>

@@ -4,7 +4,7 @@
 #include "report/ranking.hpp"
 #include "report/table.hpp"
 #include "run/trial_runner.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/artifacts.hpp"
 
 #include <chrono>

@@ -5,7 +5,7 @@
 //   build/bin/bench_trial_throughput [--overhead-trials 2000] [--throughput-trials 20] [--no-peer]
 #include "plugins/registry.hpp"
 #include "run/study.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <chrono>

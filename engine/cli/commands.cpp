@@ -12,7 +12,7 @@
 #include "run/signals.hpp"
 #include "run/study.hpp"
 #include "run/tasks/task.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/artifacts.hpp"
 #include "store/store.hpp"
 

@@ -2,7 +2,7 @@
 // (or the Pareto front's size), elapsed time and ETA. Not thread-safe: views hold their own lock.
 #pragma once
 
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <chrono>

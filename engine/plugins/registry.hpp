@@ -2,7 +2,7 @@
 #pragma once
 
 #include "plugins/stamp.hpp"
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <lepton/model.hpp>
 #include <lepton/plugin.hpp>

@@ -1,7 +1,7 @@
 // Convergence of a study: each COMPLETE trial's value beside the best value found up to it.
 #pragma once
 
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <cstddef>

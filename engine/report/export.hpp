@@ -2,7 +2,7 @@
 // JournalStorage file so that Optuna (and its plotting tools) can open a Lepton study.
 #pragma once
 
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <ostream>

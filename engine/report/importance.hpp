@@ -2,7 +2,7 @@
 // the objective, measured on each tree's out-of-bag trials. See README "Parameter importances".
 #pragma once
 
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <lepton/search_space.hpp>

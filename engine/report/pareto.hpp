@@ -1,7 +1,7 @@
 // The Pareto front of a multi-objective study: the COMPLETE trials no other trial dominates.
 #pragma once
 
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // Ranking trials: by the study's objective, or by any stored metric.
 #pragma once
 
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <optional>

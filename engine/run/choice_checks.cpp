@@ -1,8 +1,8 @@
 // Checking each model family of an experiment against its plugin before anything runs.
 #include "run/choice_checks.hpp"
 
-#include "spec/parameters.hpp"
-#include "spec/preprocess_spec.hpp"
+#include "experiment/parameters.hpp"
+#include "experiment/preprocess_spec.hpp"
 
 namespace lepton::engine {
 

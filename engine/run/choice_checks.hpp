@@ -2,7 +2,7 @@
 #pragma once
 
 #include "plugins/registry.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 
 namespace lepton::engine {
 

@@ -6,7 +6,7 @@
 #include "run/isolation.hpp"
 
 #include "run/study.hpp"
-#include "spec/execution.hpp"
+#include "experiment/execution.hpp"
 
 #include <fcntl.h>
 #include <poll.h>

@@ -4,7 +4,7 @@
 
 #include "plugins/registry.hpp"
 #include "run/trial_runner.hpp"
-#include "spec/execution.hpp"
+#include "experiment/execution.hpp"
 #include "store/store.hpp"
 
 #include <cstdint>

@@ -3,7 +3,7 @@
 
 #include "plugins/registry.hpp"
 #include "run/scoring.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 
 #include <memory>
 

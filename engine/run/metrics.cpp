@@ -12,7 +12,6 @@
 namespace lepton::engine {
 
 namespace {
-constexpr const char* kShortNames[] = {"accuracy", "precision", "recall", "f1", "roc_auc", "loss"};
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Counts {
@@ -98,18 +97,7 @@ double metric_value(const ClassificationMetrics& m, const std::string& short_nam
 }
 
 void add_metrics(std::map<std::string, double>& out, const std::string& prefix, const ClassificationMetrics& m) {
-  for (const char* name : kShortNames) out[prefix + "_" + name] = metric_value(m, name);
-}
-
-const std::vector<std::string>& known_metrics() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> all;
-    for (const char* split : {"val", "test"})
-      for (const char* name : kShortNames) all.push_back(std::string(split) + "_" + name);
-    all.push_back("train_loss");
-    return all;
-  }();
-  return names;
+  for (const auto& name : split_metric_names()) out[prefix + "_" + name] = metric_value(m, name);
 }
 
 }  // namespace lepton::engine

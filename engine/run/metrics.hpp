@@ -1,6 +1,8 @@
 // Classification metrics on held-out data: accuracy, precision, recall, F1, ROC-AUC and loss.
 #pragma once
 
+#include "experiment/objective.hpp"
+
 #include <lepton/metric.hpp>
 
 #include <ATen/core/Tensor.h>
@@ -26,8 +28,6 @@ using lepton::roc_auc;
 /// Adds `m` to `out` as "<prefix>_accuracy", "<prefix>_precision", ... .
 void add_metrics(std::map<std::string, double>& out, const std::string& prefix, const ClassificationMetrics& m);
 
-/// The metric names a study can report and optimize: val_*, test_* and train_loss.
-const std::vector<std::string>& known_metrics();
 
 /// One metric of `m` by its short name ("accuracy", "f1", ...).
 double metric_value(const ClassificationMetrics& m, const std::string& short_name);

@@ -2,7 +2,7 @@
 #include "run/pruners.hpp"
 
 #include "run/tasks/task.hpp"
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "run/history.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <lepton/config.hpp>

@@ -1,7 +1,7 @@
 // Scoring one split's predictions: the built-in metrics plus the experiment's metric plugins.
 #pragma once
 
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <lepton/dataset.hpp>
 #include <lepton/metric.hpp>

@@ -13,8 +13,8 @@
 #include "run/tasks/task.hpp"
 #include "run/trial_runner.hpp"
 #include "run/worker_identity.hpp"
-#include "spec/parameters.hpp"
-#include "spec/preprocess_spec.hpp"
+#include "experiment/parameters.hpp"
+#include "experiment/preprocess_spec.hpp"
 
 #include <sched.h>
 #include <tbb/global_control.h>

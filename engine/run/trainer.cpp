@@ -3,7 +3,7 @@
 // fused kernels. Every step checks that the loss is finite.
 #include "run/trainer.hpp"
 
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <torch/torch.h>
 

@@ -1,8 +1,8 @@
 // Routing a trial's parameters to their owners.
 #include "run/trial_params.hpp"
 
-#include "spec/parameters.hpp"
-#include "spec/preprocess_spec.hpp"
+#include "experiment/parameters.hpp"
+#include "experiment/preprocess_spec.hpp"
 
 namespace lepton::engine {
 

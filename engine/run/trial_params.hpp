@@ -1,7 +1,7 @@
 // Where a trial's parameters go: the model family it chose, the model, the trainer and the preprocessing.
 #pragma once
 
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 
 #include <lepton/config.hpp>
 

@@ -1,7 +1,7 @@
 // Smoke tests of experiments/: every file parses and names plugins that exist; the digits and iris
 // examples run as the README documents them (one trial each), studies feeding the next ones.
 #include "plugins/registry.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"

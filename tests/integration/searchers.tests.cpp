@@ -3,7 +3,7 @@
 // and a multi-objective study reports its Pareto front.
 #include "plugins/registry.hpp"
 #include "run/study.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"

@@ -1,5 +1,5 @@
 // Experiment-file validation: every error names the JSON path and what was expected.
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>

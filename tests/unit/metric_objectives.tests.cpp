@@ -2,7 +2,7 @@
 // write, and trials that report the plugins' metrics.
 #include "run/study.hpp"
 #include "run/trial_runner.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "support/plugins.hpp"
 #include "support/temp_dir.hpp"
 

@@ -1,7 +1,7 @@
 // Model selection in experiment files: the family is a categorical parameter, each family's
 // parameters are conditional on it (never proposed for another family), routed to their owners.
 #include "run/trial_params.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>

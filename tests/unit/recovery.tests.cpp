@@ -2,7 +2,7 @@
 // WAITING copies and claimed before any new trial, and the execution keys that configure it.
 #include "run/heartbeat.hpp"
 #include "run/worker_identity.hpp"
-#include "spec/execution.hpp"
+#include "experiment/execution.hpp"
 #include "store/store.hpp"
 #include "support/temp_dir.hpp"
 

@@ -4,7 +4,7 @@
 // manifest. Plus what each strategy must do: TPE's liar, grid's exhaustiveness, CMA-ES's
 // convergence and restarts, NSGA-II's front.
 #include "plugins/registry.hpp"
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <lepton/lepton.hpp>
 

@@ -1,7 +1,7 @@
 // Distillation: teacher outputs gathered once, soft targets per trial, an optional feature hint.
 #include "run/tasks/distill.hpp"
 
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <lepton/random.hpp>
 

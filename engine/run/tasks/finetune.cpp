@@ -1,7 +1,7 @@
 // Fine-tuning's starting network and parameter groups.
 #include "run/tasks/finetune.hpp"
 
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <lepton/random.hpp>
 

@@ -5,7 +5,7 @@
 #include "run/checkpoint.hpp"
 #include "run/scoring.hpp"
 #include "run/trainer.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
 #include <lepton/dataset.hpp>

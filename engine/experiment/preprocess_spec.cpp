@@ -1,5 +1,5 @@
 // The preprocessing settings and their checks.
-#include "spec/preprocess_spec.hpp"
+#include "experiment/preprocess_spec.hpp"
 
 namespace lepton::engine {
 

@@ -1,5 +1,5 @@
 // Reading and writing the `pruner` section.
-#include "spec/pruner_spec.hpp"
+#include "experiment/pruner_spec.hpp"
 
 namespace lepton::engine {
 

@@ -1,5 +1,5 @@
 // Parameter schemas: reading them from manifests and checking values and searched ranges.
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <algorithm>
 #include <cmath>

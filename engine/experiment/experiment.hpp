@@ -1,11 +1,12 @@
 // The experiment file: parsed, validated, and ready for the engine. Errors name the JSON path.
 #pragma once
 
-#include "spec/model_choices.hpp"
-#include "spec/execution.hpp"
+#include "experiment/model_choices.hpp"
+#include "experiment/objective.hpp"
+#include "experiment/execution.hpp"
 #include "data/folds.hpp"
 #include "data/subset.hpp"
-#include "spec/pruner_spec.hpp"
+#include "experiment/pruner_spec.hpp"
 
 #include <lepton/search_space.hpp>
 #include <lepton/searcher.hpp>
@@ -16,14 +17,6 @@
 #include <vector>
 
 namespace lepton::engine {
-
-/// One objective of a study: a metric and whether to minimize or maximize it.
-struct Objective {
-  std::string metric;  ///< e.g. "val_accuracy"
-  Direction direction = Direction::kMaximize;
-  /// False when the file left the direction out: a metric plugin's manifest then decides it.
-  bool direction_given = true;
-};
 
 /// A plugin named in the experiment, with the rest of its section as its configuration.
 struct PluginSection {
@@ -99,12 +92,5 @@ Experiment load_experiment(const std::string& file);
 /// The parts of two experiments that decide a study's results (data, model, task, space, searcher,
 /// seed); empty when they agree, else the first section that differs, e.g. "search.space".
 std::string first_difference(const Experiment& a, const Experiment& b);
-
-/// The canonical name of a metric's default direction: losses, parameter_count and latency_ms are
-/// minimized, the rest maximized.
-Direction default_direction(const std::string& metric);
-
-/// Whether `metric` names a built-in metric (val_*, test_*, train_loss, parameter_count, latency_ms).
-bool is_builtin_metric(const std::string& metric);
 
 }  // namespace lepton::engine

@@ -1,10 +1,9 @@
 // Experiment-file parsing and validation. Nothing here touches plugins or the store: an experiment
 // that fails here has written nothing anywhere.
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 
-#include "run/metrics.hpp"
-#include "spec/parameters.hpp"
-#include "spec/preprocess_spec.hpp"
+#include "experiment/parameters.hpp"
+#include "experiment/preprocess_spec.hpp"
 #include "store/storage_url.hpp"
 
 #include <algorithm>
@@ -198,17 +197,6 @@ std::string pack_folder_of(const std::filesystem::path& experiment_folder) {
 }
 
 }  // namespace
-
-bool is_builtin_metric(const std::string& metric) {
-  const auto& all = known_metrics();
-  return metric == "parameter_count" || metric == "latency_ms" || std::find(all.begin(), all.end(), metric) != all.end();
-}
-
-Direction default_direction(const std::string& metric) {
-  const bool loss = metric.size() >= 4 && metric.compare(metric.size() - 4, 4, "loss") == 0;
-  const bool cost = metric == "parameter_count" || metric == "latency_ms";
-  return loss || cost ? Direction::kMinimize : Direction::kMaximize;
-}
 
 Experiment parse_experiment(const json& document, std::vector<std::string> data_dirs) {
   ConfigObject root(document, "");

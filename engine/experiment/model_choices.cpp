@@ -1,6 +1,6 @@
 // Model families as a searched parameter: reading `model.choices` and merging the families' spaces
 // into one conditional space, so every searcher handles them like any other condition.
-#include "spec/model_choices.hpp"
+#include "experiment/model_choices.hpp"
 
 #include <algorithm>
 #include <cctype>

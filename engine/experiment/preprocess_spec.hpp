@@ -1,7 +1,7 @@
 // The preprocessing settings (`preprocess` section, or searched in `search.space` like any parameter).
 #pragma once
 
-#include "spec/parameters.hpp"
+#include "experiment/parameters.hpp"
 
 #include <lepton/config.hpp>
 

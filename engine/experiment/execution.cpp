@@ -1,6 +1,6 @@
 // Parsing of the execution keys: isolation, trial_timeout, trial_memory_limit, max_retries,
 // heartbeat_grace and stop_grace.
-#include "spec/execution.hpp"
+#include "experiment/execution.hpp"
 
 #include <cctype>
 #include <cmath>
