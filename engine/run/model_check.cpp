@@ -3,8 +3,8 @@
 #include "run/model_check.hpp"
 
 #include "run/preprocess.hpp"
-#include "spec/parameters.hpp"
-#include "spec/preprocess_spec.hpp"
+#include "experiment/parameters.hpp"
+#include "experiment/preprocess_spec.hpp"
 
 namespace lepton::engine {
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "plugins/registry.hpp"
-#include "spec/experiment.hpp"
+#include "experiment/experiment.hpp"
 
 #include <lepton/dataset.hpp>
 
