@@ -55,6 +55,11 @@ Standardization Standardization::from_json(const json& value, const std::string&
 
 std::string resolve_data_file(const std::string& file, const std::vector<std::string>& search_dirs,
                               const std::string& path) {
+  return resolve_file(file, search_dirs, path, "data file");
+}
+
+std::string resolve_file(const std::string& file, const std::vector<std::string>& search_dirs, const std::string& path,
+                         const std::string& kind) {
   namespace fs = std::filesystem;
   if (file.empty()) throw ConfigError(path, "expected a file name, got an empty string");
   const fs::path given(file);
@@ -71,7 +76,7 @@ std::string resolve_data_file(const std::string& file, const std::vector<std::st
     if (fs::is_regular_file(normal, ec)) return normal.string();
     if (looked.find(normal.string()) == std::string::npos) looked += (looked.empty() ? "" : ", ") + normal.string();
   }
-  throw ConfigError(path, "data file \"" + file + "\" not found; looked for " + looked);
+  throw ConfigError(path, kind + " \"" + file + "\" not found; looked for " + looked);
 }
 
 }  // namespace lepton

@@ -108,15 +108,15 @@ ScriptTemplate::ScriptTemplate(const ScriptOptions& options, const std::string& 
     if (!find_module(module_, options.feature_module))
       throw ConfigError(path + ".feature_module", name + " has no submodule \"" + options.feature_module +
                                                       "\" (its submodules: " + child_names(module_) + ")");
+    // The head first: finding the feature module then inlines only calls that hold it, never the head's.
     auto both = forward_graph(module_);
+    tj::Node* head_call = find_submodule_call(*both, head_);
     tj::Node* inner = find_submodule_call(*both, options.feature_module);
     if (!inner)
       throw ConfigError(path + ".feature_module", "forward() of " + name + " does not call \"" + options.feature_module +
-                                                      "\" outside branches and loops");
-    tj::Node* head_call = find_submodule_call(*both, head_);
+                                                      "\" outside branches and loops, or it holds the head; name a submodule the head comes after");
     layers_ = cut_graph(both, {inner->output(), head_call->input(1)}, "layers");
   }
-
 }
 
 std::string ScriptTemplate::input_hint() const {

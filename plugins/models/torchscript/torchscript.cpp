@@ -31,19 +31,11 @@ std::string resolve(const std::string& file, const std::vector<std::string>& dir
   if (file.empty())
     throw ConfigError(path, "name the TorchScript file to train, e.g. \"path\": \"models/resnet18.pt\" (written by "
                             "torch.jit.script(model).save(...) in Python)");
-  std::vector<fs::path> tried;
-  if (fs::path(file).is_absolute() || dirs.empty()) tried.push_back(fs::absolute(file));
-  for (const auto& dir : dirs)
-    if (!fs::path(file).is_absolute()) tried.push_back(fs::absolute(fs::path(dir) / file));
-  std::string looked;
-  for (const auto& candidate : tried) {
-    std::error_code ec;
-    const auto normal = candidate.lexically_normal();
-    if (fs::is_regular_file(normal, ec)) return normal.string();
-    if (looked.find(normal.string()) == std::string::npos) looked += (looked.empty() ? "" : ", ") + normal.string();
+  try {
+    return lepton::resolve_file(file, dirs, path, "TorchScript file");
+  } catch (const ConfigError& e) {
+    throw ConfigError(path, e.detail() + "; write it from Python with torch.jit.script(model).save(\"" + file + "\")");
   }
-  throw ConfigError(path, "TorchScript file \"" + file + "\" not found (looked for " + looked +
-                              "); write it from Python with torch.jit.script(model).save(\"" + file + "\")");
 }
 
 Settings read_settings(const lepton::ModelRequest& request) {

@@ -96,4 +96,8 @@ struct LEPTON_API Standardization {
 LEPTON_API std::string resolve_data_file(const std::string& file, const std::vector<std::string>& search_dirs,
                                          const std::string& path);
 
+/// resolve_data_file for any kind of file: `kind` names it in the error, e.g. "TorchScript file".
+LEPTON_API std::string resolve_file(const std::string& file, const std::vector<std::string>& search_dirs,
+                                    const std::string& path, const std::string& kind);
+
 }  // namespace lepton
