@@ -4,6 +4,7 @@
 #include "run/checkpoint.hpp"
 #include "store/store.hpp"
 #include "support/process.hpp"
+#include "support/study_files.hpp"
 #include "support/temp_dir.hpp"
 #include "support/torchscript.hpp"
 
@@ -12,13 +13,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <set>
-#include <thread>
 
 using lepton::json;
 using lepton::TrialState;
 using lepton::test::run_lepton;
+using lepton::test::run_lepton_ok;
 using lepton::test::TempDir;
+using lepton::test::trials_of;
 using lepton::test::torchscript_module;
 using namespace lepton::engine;
 
@@ -48,20 +51,6 @@ json experiment(const std::string& name, json dataset, json model, json task, js
 // Copies the Python-written module `name` into `dir`, so experiments there name it relatively.
 void copy_module(const TempDir& dir, const std::string& name) {
   fs::copy_file(torchscript_module(name), dir.file(name), fs::copy_options::overwrite_existing);
-}
-
-std::vector<TrialRecord> trials_of(const std::string& url, const std::string& study) {
-  auto store = open_store(url, OpenMode::kExisting);
-  const auto s = store->find_study(study);
-  REQUIRE(s);
-  return store->trials(s->id);
-}
-
-lepton::test::ProcessResult run_ok(const std::vector<std::string>& args) {
-  const auto r = run_lepton(args);
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r;
 }
 
 }  // namespace
@@ -141,7 +130,7 @@ TEST_CASE("a TorchScript source fine-tuned on new classes: its head replaced, th
   const json source = experiment("source", digits({{"classes", {"0", "1", "2", "3", "4"}}}),
                                  {{"plugin", "torchscript"}, {"path", "cnn5.pt"}, {"head", "fc"}},
                                  {{"type", "train"}, {"epochs", 4}, {"lr", 0.01}}, json::object(), 1);
-  run_ok({"run", dir.write_json("source.json", source), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("source.json", source), "--storage", url, "--quiet"});
   REQUIRE(trials_of(url, "source").at(0).state == TrialState::kComplete);
 
   json target = experiment("probe", digits({{"classes", {"5", "6", "7", "8", "9"}}, {"train_per_class", 10}}), nullptr,
@@ -153,8 +142,8 @@ TEST_CASE("a TorchScript source fine-tuned on new classes: its head replaced, th
   for (const bool cache : {true, false}) {
     target["name"] = cache ? "probe-cached" : "probe-uncached";
     target["task"]["feature_cache"] = cache;
-    run_ok({"run", dir.write_json("probe.json", target), "--storage", url, "--quiet"});
-    for (const auto& t : trials_of(url, target["name"])) {
+    run_lepton_ok({"run", dir.write_json("probe.json", target), "--storage", url, "--quiet"});
+    for (const auto& t : trials_of(url, target["name"].get<std::string>())) {
       INFO(t.error);
       REQUIRE(t.state == TrialState::kComplete);
       CHECK(t.attrs["new_head"] == true);
@@ -167,7 +156,7 @@ TEST_CASE("a TorchScript source fine-tuned on new classes: its head replaced, th
 
   // The saved fine-tuned model is the whole network: the source's backbone, the new head.
   const auto probe = trials_of(url, "probe-cached").at(0);
-  const json p = json::parse(run_ok({"predict", "--model", probe.artifacts.at("model"), "--data", kDigits, "--json",
+  const json p = json::parse(run_lepton_ok({"predict", "--model", probe.artifacts.at("model"), "--data", kDigits, "--json",
                                      "--limit", "0"}).out);
   CHECK(p["scored"].get<int>() == 1797 - 901);
   CHECK(p["metrics"]["accuracy"].get<double>() > 0.5);
@@ -177,8 +166,10 @@ TEST_CASE("a TorchScript source fine-tuned on new classes: its head replaced, th
   partial["name"] = "partial";
   partial["task"].erase("backbone_lr_scale");
   partial["task"]["freeze_layers"] = 2;
-  run_ok({"run", dir.write_json("partial.json", partial), "--storage", url, "--quiet"});
-  for (const auto& t : trials_of(url, "partial")) CHECK(t.state == TrialState::kComplete);
+  run_lepton_ok({"run", dir.write_json("partial.json", partial), "--storage", url, "--quiet"});
+  const auto partials = trials_of(url, "partial");
+  REQUIRE(partials.size() == 2);
+  for (const auto& t : partials) CHECK(t.state == TrialState::kComplete);
   partial["name"] = "too-deep";
   partial["task"]["freeze_layers"] = 4;
   const auto r = run_lepton({"run", dir.write_json("deep.json", partial), "--storage", url});
@@ -193,12 +184,12 @@ TEST_CASE("a TorchScript model distils into an mlp, and learns as a student with
   const std::string url = dir.sqlite_url();
   const json teacher = experiment("ts-teacher", digits(), {{"plugin", "torchscript"}, {"path", "cnn10.pt"}, {"feature_module", "conv2"}},
                                   {{"type", "train"}, {"epochs", 4}, {"lr", 0.01}}, json::object(), 1);
-  run_ok({"run", dir.write_json("teacher.json", teacher), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("teacher.json", teacher), "--storage", url, "--quiet"});
   const json mlp = experiment("mlp-student", digits(), {{"plugin", "mlp"}, {"hidden", 32}},
                               {{"type", "distill"}, {"teacher", {{"study", "ts-teacher"}}}, {"epochs", 4}, {"lr", 0.01},
                                {"feature_weight", 0.5}, {"teacher_layer", 0}},
                               json::object(), 1);
-  run_ok({"run", dir.write_json("mlp.json", mlp), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("mlp.json", mlp), "--storage", url, "--quiet"});
   const auto students = trials_of(url, "mlp-student");
   INFO(students.at(0).error);
   CHECK(students.at(0).state == TrialState::kComplete);
@@ -207,13 +198,13 @@ TEST_CASE("a TorchScript model distils into an mlp, and learns as a student with
   // And the other way: a first-party cnn teaches the TorchScript file, conv1's output matched to the cnn's first block.
   const json cnn = experiment("cnn-teacher", digits(), {{"plugin", "cnn"}, {"channels", 8}},
                               {{"type", "train"}, {"epochs", 3}, {"lr", 0.01}}, json::object(), 1);
-  run_ok({"run", dir.write_json("cnn.json", cnn), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("cnn.json", cnn), "--storage", url, "--quiet"});
   const json student = experiment("ts-student", digits(), {{"plugin", "torchscript"}, {"path", "cnn10.pt"}, {"feature_module", "conv1"},
                                                            {"init", "reset"}},
                                   {{"type", "distill"}, {"teacher", {{"study", "cnn-teacher"}}}, {"epochs", 3}, {"lr", 0.01},
                                    {"feature_weight", 0.5}, {"teacher_layer", 0}, {"student_layer", 0}},
                                   json::object(), 1);
-  run_ok({"run", dir.write_json("student.json", student), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("student.json", student), "--storage", url, "--quiet"});
   const auto ts = trials_of(url, "ts-student");
   INFO(ts.at(0).error);
   CHECK(ts.at(0).state == TrialState::kComplete);
@@ -228,17 +219,8 @@ TEST_CASE("a TorchScript study killed with SIGKILL is finished by resume", "[tor
                             {{"type", "train"}, {"epochs", 12}, {"batch_size", 64}},
                             {{"lr", {{"type", "float"}, {"low", 1e-3}, {"high", 1e-2}, {"log", true}}}}, 8);
   lepton::test::BackgroundProcess run({LEPTON_BIN, "run", dir.write_json("e.json", e), "--storage", url}, dir.file("run"));
-  auto complete = [&] {
-    try {
-      int n = 0;
-      for (const auto& t : trials_of(url, "killed")) n += t.state == TrialState::kComplete ? 1 : 0;
-      return n;
-    } catch (...) {
-      return 0;
-    }
-  };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (complete() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const auto complete = [&] { return lepton::test::count_state(url, "killed", TrialState::kComplete); };
+  lepton::test::wait_until([&] { return complete() >= 2; }, std::chrono::seconds(120));
   run.kill(SIGKILL);
   CHECK(run.wait() == 128 + SIGKILL);
   const auto before = trials_of(url, "killed");

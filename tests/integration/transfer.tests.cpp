@@ -17,6 +17,7 @@
 using lepton::json;
 using lepton::TrialState;
 using lepton::test::run_lepton;
+using lepton::test::run_lepton_ok;
 using lepton::test::TempDir;
 using namespace lepton::engine;
 
@@ -46,13 +47,6 @@ std::vector<TrialRecord> trials_of(const std::string& url, const std::string& st
   return store->trials(s->id);
 }
 
-lepton::test::ProcessResult run_ok(const std::vector<std::string>& args) {
-  const auto r = run_lepton(args);
-  INFO(r.out << r.err);
-  REQUIRE(r.exit_code == 0);
-  return r;
-}
-
 }  // namespace
 
 TEST_CASE("a teacher study, export, predict, then a student distilled from the teacher's best trial", "[e2e][transfer]") {
@@ -61,7 +55,7 @@ TEST_CASE("a teacher study, export, predict, then a student distilled from the t
   const json teacher = experiment("teacher", digits_dataset(), {{"plugin", "cnn"}, {"channels", 8}},
                                   {{"type", "train"}, {"epochs", 4}, {"lr", 0.01}, {"objective", {{"metric", "val_accuracy"}}}},
                                   {{"blocks", {{"type", "int"}, {"low", 1}, {"high", 2}}}}, 2);
-  run_ok({"run", dir.write_json("teacher.json", teacher), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("teacher.json", teacher), "--storage", url, "--quiet"});
   const auto teachers = trials_of(url, "teacher");
   REQUIRE(teachers.size() == 2);
   for (const auto& t : teachers) {
@@ -78,20 +72,20 @@ TEST_CASE("a teacher study, export, predict, then a student distilled from the t
 
   // Export the best trial, then predict the whole digits file with it: its labels give metrics.
   const std::string model = dir.file("exported");
-  const auto exported = run_ok({"export", "--storage", url, "--study", "teacher", "-o", model});
+  const auto exported = run_lepton_ok({"export", "--storage", url, "--study", "teacher", "-o", model});
   CHECK_THAT(exported.out, Catch::Contains("Exported trial " + std::to_string(best.number)));
   CHECK(json::parse(lepton::test::read_file(model + "/model.json"))["provenance"]["study"] == "teacher");
   CHECK(run_lepton({"export", "--storage", url, "--study", "teacher", "-o", model}).exit_code == 2);  // no --force
-  const auto predicted = run_ok({"predict", "--model", model, "--data", kDigits, "--json", "--limit", "3"});
+  const auto predicted = run_lepton_ok({"predict", "--model", model, "--data", kDigits, "--json", "--limit", "3"});
   const json p = json::parse(predicted.out);
   CHECK(p["samples"] == 1797);
   CHECK(p["scored"] == 1797);
   CHECK(p["predictions"].size() == 3);
   CHECK(p["metrics"]["accuracy"].get<double>() > 0.85);
-  const auto table = run_ok({"predict", "--model", model, "--data", kDigits, "--limit", "2"});
+  const auto table = run_lepton_ok({"predict", "--model", model, "--data", kDigits, "--limit", "2"});
   CHECK_THAT(table.out, Catch::Contains("confidence") && Catch::Contains("1795 more") && Catch::Contains("accuracy"));
   // Without the label column the file still predicts, without metrics; a file of another shape is refused.
-  const auto no_labels = run_ok({"predict", "--model", model, "--data",
+  const auto no_labels = run_lepton_ok({"predict", "--model", model, "--data",
                                  dir.write("unlabelled.csv", "0,0,5,13,9,1,0,0,0,0,13,15,10,15,5,0,0,3,15,2,0,11,8,0,0,4,12,0,0,8,8,0,"
                                                             "0,5,8,0,0,9,8,0,0,4,11,0,1,12,7,0,0,2,14,5,10,12,0,0,0,0,6,13,10,0,0,0\n")});
   CHECK_THAT(no_labels.out, Catch::Contains("no labels, so no metrics"));
@@ -114,7 +108,7 @@ TEST_CASE("a teacher study, export, predict, then a student distilled from the t
       {{"temperature", {{"type", "float"}, {"low", 2.0}, {"high", 8.0}}},
        {"feature_weight", {{"type", "categorical"}, {"choices", {0.0, 0.5}}}}},
       3);
-  run_ok({"run", dir.write_json("student.json", student), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("student.json", student), "--storage", url, "--quiet"});
   const auto students = trials_of(url, "student");
   REQUIRE(students.size() == 3);
   std::set<double> hints;
@@ -150,7 +144,7 @@ TEST_CASE("fine-tuning a digits 0-4 network on 5-9 with ten samples per class", 
                                  {{"plugin", "mlp"}, {"layers", 2}, {"hidden", 32}},
                                  {{"type", "train"}, {"epochs", 8}, {"lr", 0.005}, {"objective", {{"metric", "val_accuracy"}}}},
                                  json::object(), 1);
-  run_ok({"run", dir.write_json("source.json", source), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("source.json", source), "--storage", url, "--quiet"});
   const auto sources = trials_of(url, "source");
   REQUIRE(sources.at(0).state == TrialState::kComplete);
   CHECK(sources[0].values.at(0) > 0.9);
@@ -169,7 +163,7 @@ TEST_CASE("fine-tuning a digits 0-4 network on 5-9 with ten samples per class", 
                             {"backbone_lr_scale", {{"type", "float"}, {"low", 0.1}, {"high", 1.0}}}},
                            3);
   target.erase("model");  // the source's model
-  run_ok({"run", dir.write_json("target.json", target), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("target.json", target), "--storage", url, "--quiet"});
   const auto targets = trials_of(url, "target");
   REQUIRE(targets.size() == 3);
   for (const auto& t : targets) {
@@ -181,19 +175,19 @@ TEST_CASE("fine-tuning a digits 0-4 network on 5-9 with ten samples per class", 
   }
   // The fine-tuned model predicts the 5-9 rows of the full file; the other digits are not its classes.
   const std::string model = dir.file("target-model");
-  run_ok({"export", "--storage", url, "--study", "target", "--trial", std::to_string(targets[0].number), "-o", model});
-  const json p = json::parse(run_ok({"predict", "--model", model, "--data", kDigits, "--json", "--limit", "0"}).out);
+  run_lepton_ok({"export", "--storage", url, "--study", "target", "--trial", std::to_string(targets[0].number), "-o", model});
+  const json p = json::parse(run_lepton_ok({"predict", "--model", model, "--data", kDigits, "--json", "--limit", "0"}).out);
   CHECK(p["scored"].get<int>() == 1797 - 901);  // the file holds 901 digits 0-4
   CHECK(p["metrics"]["accuracy"].get<double>() > 0.5);
 
   // A source named by file: an exported model's weights.pt (its folder and model.json work alike).
   const std::string source_model = dir.file("source-model");
-  run_ok({"export", "--storage", url, "--study", "source", "-o", source_model});
+  run_lepton_ok({"export", "--storage", url, "--study", "source", "-o", source_model});
   json from_file = target;
   from_file["name"] = "from-file";
   from_file["task"]["source"] = source_model + "/weights.pt";
   from_file["search"]["trials"] = 1;
-  run_ok({"run", dir.write_json("from_file.json", from_file), "--storage", url, "--quiet"});
+  run_lepton_ok({"run", dir.write_json("from_file.json", from_file), "--storage", url, "--quiet"});
   const auto from_file_trials = trials_of(url, "from-file");
   REQUIRE(from_file_trials.size() == 1);
   CHECK(from_file_trials[0].state == TrialState::kComplete);
@@ -213,7 +207,7 @@ TEST_CASE("ASHA prunes at its rungs and stores the epoch each trial reached", "[
   json e = lepton::test::small_experiment("asha", 10, 8);
   e["pruner"] = {{"type", "asha"}, {"min_epochs", 1}, {"reduction_factor", 2}};
   e["search"]["parallel"] = 1;
-  run_ok({"run", dir.write_json("asha.json", e), "--storage", dir.sqlite_url(), "--quiet"});
+  run_lepton_ok({"run", dir.write_json("asha.json", e), "--storage", dir.sqlite_url(), "--quiet"});
   int pruned = 0;
   for (const auto& t : trials_of(dir.sqlite_url(), "asha")) {
     INFO("trial " << t.number << " " << t.error);
@@ -229,7 +223,7 @@ TEST_CASE("ASHA prunes at its rungs and stores the epoch each trial reached", "[
     }
   }
   CHECK(pruned >= 3);
-  const auto trials = run_ok({"trials", "--storage", dir.sqlite_url(), "--study", "asha", "--state", "PRUNED"});
+  const auto trials = run_lepton_ok({"trials", "--storage", dir.sqlite_url(), "--study", "asha", "--state", "PRUNED"});
   CHECK_THAT(trials.out, Catch::Contains("PRUNED"));
 }
 
@@ -241,7 +235,7 @@ TEST_CASE("k-fold cross-validation: the objective is the mean over folds, each f
                        {"cross_validation", {{"folds", 3}, {"seed", 1}}}, {"objective", {{"metric", "val_accuracy"}}}},
                       {{"weight_decay", {{"type", "float"}, {"low", 1e-5}, {"high", 1e-3}, {"log", true}}}}, 2);
   e["pruner"] = {{"type", "median"}, {"min_trials", 1}};
-  run_ok({"run", dir.write_json("iris.json", e), "--storage", dir.sqlite_url(), "--quiet"});
+  run_lepton_ok({"run", dir.write_json("iris.json", e), "--storage", dir.sqlite_url(), "--quiet"});
   for (const auto& t : trials_of(dir.sqlite_url(), "iris")) {
     INFO(t.error);
     if (t.state == TrialState::kPruned) continue;
@@ -291,13 +285,13 @@ TEST_CASE("IDX images: MNIST-format files train a CNN, and predict reads the lab
                             {{"plugin", "cnn"}, {"channels", 8}, {"blocks", 2}},
                             {{"type", "train"}, {"epochs", 4}, {"lr", 0.01}, {"objective", {{"metric", "val_accuracy"}}}},
                             json::object(), 1);
-  run_ok({"run", dir.write_json("idx.json", e), "--storage", dir.sqlite_url(), "--quiet"});
+  run_lepton_ok({"run", dir.write_json("idx.json", e), "--storage", dir.sqlite_url(), "--quiet"});
   const auto t = trials_of(dir.sqlite_url(), "idx").at(0);
   INFO(t.error);
   REQUIRE(t.state == TrialState::kComplete);
   CHECK(t.values.at(0) > 0.8);
   CHECK(t.metrics.at("test_accuracy") > 0.8);  // the t10k files are the test split
-  const json p = json::parse(run_ok({"predict", "--model", t.artifacts.at("model"), "--data",
+  const json p = json::parse(run_lepton_ok({"predict", "--model", t.artifacts.at("model"), "--data",
                                      dir.file("t10k-images-idx3-ubyte"), "--json", "--limit", "0"}).out);
   CHECK(p["samples"] == digits.valid.size());
   CHECK(p["metrics"]["accuracy"].get<double>() == Approx(t.metrics.at("test_accuracy")));
@@ -312,7 +306,7 @@ TEST_CASE("Fashion-MNIST from Debian's dataset-fashion-mnist loads through the i
       {{"plugin", "idx"}, {"path", folder}, {"subset", {{"classes", {0, 1, 7}}, {"train_per_class", 30}, {"valid_per_class", 30}}}},
       {{"plugin", "cnn"}, {"channels", 4}, {"blocks", 2}},
       {{"type", "train"}, {"epochs", 3}, {"lr", 0.01}, {"objective", {{"metric", "val_accuracy"}}}}, json::object(), 1);
-  run_ok({"run", dir.write_json("fashion.json", e), "--storage", dir.sqlite_url(), "--quiet"});
+  run_lepton_ok({"run", dir.write_json("fashion.json", e), "--storage", dir.sqlite_url(), "--quiet"});
   const auto t = trials_of(dir.sqlite_url(), "fashion").at(0);
   INFO(t.error);
   REQUIRE(t.state == TrialState::kComplete);

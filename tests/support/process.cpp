@@ -1,6 +1,7 @@
 // posix_spawn-based process helpers: no fork of the (threaded) test process.
 #include "support/process.hpp"
 
+#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -88,6 +89,13 @@ ProcessResult run_lepton(const std::vector<std::string>& args, const std::map<st
   std::vector<std::string> full{LEPTON_BIN};
   full.insert(full.end(), args.begin(), args.end());
   return run_process(full, env, cwd);
+}
+
+ProcessResult run_lepton_ok(const std::vector<std::string>& args) {
+  const auto r = run_lepton(args);
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  return r;
 }
 
 BackgroundProcess::BackgroundProcess(const std::vector<std::string>& args, const std::string& log_prefix,

@@ -24,6 +24,9 @@ ProcessResult run_process(const std::vector<std::string>& args, const std::map<s
 ProcessResult run_lepton(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                          const std::string& cwd = "");
 
+/// Runs the lepton binary with `args` and REQUIREs exit code 0, showing its output when not.
+ProcessResult run_lepton_ok(const std::vector<std::string>& args);
+
 /// A process started in the background; its stdout and stderr go to files.
 class BackgroundProcess {
  public:

@@ -130,30 +130,21 @@ TEST_CASE("torchscript: check() refuses other class counts and shapes; build() g
 
 namespace {
 
-// Reads the batch size with size(0): the tracer records it as a constant.
-class BatchBound final : public lepton::Network {
- public:
-  BatchBound() { head_ = register_module("head", torch::nn::Linear(64, 3)); }
-  torch::Tensor features(const torch::Tensor& x) override { return x.reshape({x.size(0) * 64}).view({x.size(0), 64}); }
-  torch::Tensor head(const torch::Tensor& f) override { return head_(f); }
-  void replace_head(std::int64_t) override {}
-  std::vector<torch::Tensor> head_parameters() override { return head_->parameters(); }
-  std::vector<std::vector<torch::Tensor>> backbone_layers() override { return {}; }
-
- private:
-  torch::nn::Linear head_{nullptr};
-};
-
+// Flattens its samples with flatten(1), or with the batch size read by size(0), which the tracer
+// records as a constant.
 class Flat final : public lepton::Network {
  public:
-  Flat() { head_ = register_module("head", torch::nn::Linear(64, 3)); }
-  torch::Tensor features(const torch::Tensor& x) override { return torch::relu(x.flatten(1)); }
+  explicit Flat(bool batch_bound) : batch_bound_(batch_bound) { head_ = register_module("head", torch::nn::Linear(64, 3)); }
+  torch::Tensor features(const torch::Tensor& x) override {
+    return batch_bound_ ? x.reshape({x.size(0) * 64}).view({x.size(0), 64}) : torch::relu(x.flatten(1));
+  }
   torch::Tensor head(const torch::Tensor& f) override { return head_(f); }
   void replace_head(std::int64_t) override {}
   std::vector<torch::Tensor> head_parameters() override { return head_->parameters(); }
   std::vector<std::vector<torch::Tensor>> backbone_layers() override { return {}; }
 
  private:
+  bool batch_bound_;
   torch::nn::Linear head_{nullptr};
 };
 
@@ -161,7 +152,7 @@ class Flat final : public lepton::Network {
 
 TEST_CASE("export: a traced network keeps its parameters by name and must agree at another batch size", "[torchscript][export]") {
   bool traced = false;
-  Flat flat;
+  Flat flat(/*batch_bound=*/false);
   flat.eval();
   auto module = script_network(flat, {1, 8, 8}, "flat", traced);
   CHECK(traced);
@@ -171,7 +162,7 @@ TEST_CASE("export: a traced network keeps its parameters by name and must agree 
   const auto x = torch::randn({9, 1, 8, 8});
   CHECK(torch::allclose(module.forward({x}).toTensor(), flat.forward(x)));
 
-  BatchBound bound;
+  Flat bound(/*batch_bound=*/true);
   bound.eval();
   CHECK_THROWS_WITH(script_network(bound, {1, 8, 8}, "bound", traced),
                     Catch::Contains("--format: model bound: the traced network disagrees with the network") &&
