@@ -82,9 +82,11 @@ tj::Module trace_network(Network& net, const std::vector<std::int64_t>& sample, 
   std::string failure;
   try {
     difference = max_difference(module.forward({x}).toTensor(), net.forward(x));
-  } catch (const c10::Error& e) {
-    failure = std::string(": ") + e.what_without_backtrace();
-    failure = failure.substr(0, failure.find('\n'));
+  } catch (const std::exception& e) {
+    // The interpreter wraps the failing operation's error in a traceback: keep the error's own line.
+    std::string what = e.what();
+    if (const auto at = what.find("Error: "); at != std::string::npos) what = what.substr(at + 7);
+    failure = ": " + what.substr(0, what.find('\n'));
   }
   if (!(difference <= kTolerance))
     throw ConfigError("--format", "model " + plugin + ": the traced network disagrees with the network on " +

@@ -18,7 +18,8 @@ std::string fixture(const std::string& kind) {
 ConformanceReport check(const std::string& file, const json& overrides = json::object()) {
   ConformanceOptions options;
   options.overrides = overrides;
-  options.data_dirs = {LEPTON_SOURCE_DIR};
+  // As `lepton plugins check` does: the plugin's own folder holds files its manifest names.
+  options.data_dirs = {LEPTON_SOURCE_DIR, std::filesystem::path(file).parent_path().string()};
   return check_plugin(file, options);
 }
 
