@@ -9,7 +9,7 @@
 namespace lepton::engine {
 
 /// The schema version this build writes; a store with a newer one is refused, not damaged.
-inline constexpr int kSqliteSchemaVersion = 1;
+inline constexpr int kSqliteSchemaVersion = 2;
 
 /// Opens (creating if needed) the SQLite store at `path` (":memory:" for a private in-memory one).
 /// `url` is what url() reports. Throws StoreError with a clear reason when the file cannot be used:

@@ -1,6 +1,7 @@
 // Store safety: a file that is not a database, a damaged one, another application's, a newer schema,
 // a missing or read-only folder and a full disk each give a clear error and leave the file as it
 // was; `lepton doctor` checks a store and reports trials whose worker is gone.
+#include "store/sqlite_store.hpp"
 #include "store/store.hpp"
 #include "support/process.hpp"
 #include "support/study_files.hpp"
@@ -110,7 +111,7 @@ TEST_CASE("a newer schema or another application's database is refused untouched
   const auto before = lepton::test::file_digest(file);
   const auto newer = run_lepton({"resume", "--storage", dir.sqlite_url(), "--study", "safe"});
   CHECK(newer.exit_code == 1);
-  CHECK_THAT(newer.err, Catch::Contains("written by a newer Lepton (store schema 99, this build reads up to 1)"));
+  CHECK_THAT(newer.err, Catch::Contains("written by a newer Lepton (store schema 99, this build reads up to " + std::to_string(kSqliteSchemaVersion) + ")"));
   CHECK(lepton::test::file_digest(file) == before);
 
   const auto foreign = dir.file("foreign.db");

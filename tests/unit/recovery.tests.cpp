@@ -4,10 +4,9 @@
 #include "run/worker_identity.hpp"
 #include "experiment/execution.hpp"
 #include "store/store.hpp"
-#include "support/temp_dir.hpp"
+#include "support/any_store.hpp"
 
 #include <catch2/catch.hpp>
-#include <sqlite3.h>
 #include <unistd.h>
 
 #include <set>
@@ -31,26 +30,23 @@ TrialRecord start(Store& store, std::int64_t study, const std::string& worker, j
 }
 
 // Moves a trial's last heartbeat `seconds` into the past, as if its worker had gone silent.
-void age_heartbeat(const std::string& file, std::int64_t trial_id, double seconds) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
-  const std::string sql = "UPDATE trials SET heartbeat_at = heartbeat_at - " + std::to_string(seconds) +
-                          " WHERE id = " + std::to_string(trial_id);
-  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
+void age_heartbeat(const lepton::test::AnyStore& store, std::int64_t trial_id, double seconds) {
+  store.sql("UPDATE trials SET heartbeat_at = heartbeat_at - " + std::to_string(seconds) +
+            " WHERE id = " + std::to_string(trial_id));
 }
 
 }  // namespace
 
 TEST_CASE("a silent worker's trial goes stale after the grace period and its retry runs first", "[recovery]") {
-  lepton::test::TempDir dir;
-  auto store = open_store(dir.sqlite_url());
+  const std::string backend = GENERATE(from_range(std::begin(lepton::test::kBackends), std::end(lepton::test::kBackends)));
+  INFO("store: " << backend);
+  lepton::test::AnyStore store(backend);
   const auto study = store->create_study("s", kObjectives, json::object());
   const json params = {{"lr", 0.01}, {"hidden", 32}};
   const TrialRecord original = start(*store, study.id, "pod-a", params);  // a named worker: heartbeats decide
 
   CHECK(recover_abandoned_trials(*store, study.id, {/*grace=*/10, /*max_retries=*/1}).empty());  // fresh beat
-  age_heartbeat(dir.file("study.db"), original.id, 50);
+  age_heartbeat(store, original.id, 50);
   const auto recovered = recover_abandoned_trials(*store, study.id, {10, 1});
   REQUIRE(recovered.size() == 1);
   CHECK(recovered[0].trial.state == TrialState::kFail);
@@ -80,7 +76,7 @@ TEST_CASE("a silent worker's trial goes stale after the grace period and its ret
   CHECK(cursor == 0);  // the change feed is left for the next proposal
 
   // The retry goes stale too: max_retries 1 is used up, so it fails without another copy.
-  age_heartbeat(dir.file("study.db"), claimed->id, 50);
+  age_heartbeat(store, claimed->id, 50);
   const auto again = recover_abandoned_trials(*store, study.id, {10, 1});
   REQUIRE(again.size() == 1);
   CHECK_FALSE(again[0].retry);
@@ -92,8 +88,9 @@ TEST_CASE("a silent worker's trial goes stale after the grace period and its ret
 }
 
 TEST_CASE("a dead local process's trial is interrupted, live ones and this process's are left alone", "[recovery]") {
-  lepton::test::TempDir dir;
-  auto store = open_store(dir.sqlite_url());
+  const std::string backend = GENERATE(from_range(std::begin(lepton::test::kBackends), std::end(lepton::test::kBackends)));
+  INFO("store: " << backend);
+  lepton::test::AnyStore store(backend);
   const auto study = store->create_study("s", kObjectives, json::object());
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -117,8 +114,9 @@ TEST_CASE("a dead local process's trial is interrupted, live ones and this proce
 }
 
 TEST_CASE("abandoning a trial that already ended changes nothing", "[recovery]") {
-  lepton::test::TempDir dir;
-  auto store = open_store(dir.sqlite_url());
+  const std::string backend = GENERATE(from_range(std::begin(lepton::test::kBackends), std::end(lepton::test::kBackends)));
+  INFO("store: " << backend);
+  lepton::test::AnyStore store(backend);
   const auto study = store->create_study("s", kObjectives, json::object());
   const TrialRecord t = start(*store, study.id, "w", json{{"x", 1}});
   TrialResult done;

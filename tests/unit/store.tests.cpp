@@ -1,7 +1,8 @@
-// The SQLite store: round trips of every stored field, change feeds, and refusal of files it must
-// not touch.
+// The study store, on both back ends (SQLite and PostgreSQL): round trips of every stored field,
+// change feeds, study attributes; and the SQLite files it must refuse to touch.
 #include "store/sqlite_store.hpp"
 #include "store/store.hpp"
+#include "support/any_store.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -28,8 +29,9 @@ std::optional<TrialRecord> start(Store& store, std::int64_t study, std::int64_t*
 }  // namespace
 
 TEST_CASE("studies are created once and found by name", "[store]") {
-  lepton::test::TempDir dir;
-  auto store = open_store(dir.sqlite_url());
+  const std::string backend = GENERATE(from_range(std::begin(lepton::test::kBackends), std::end(lepton::test::kBackends)));
+  INFO("store: " << backend);
+  lepton::test::AnyStore store(backend);
   bool created = false;
   const auto a = store->create_study("s", kObjectives, json{{"k", 1}}, &created);
   CHECK(created);
@@ -44,8 +46,9 @@ TEST_CASE("studies are created once and found by name", "[store]") {
 }
 
 TEST_CASE("trials round-trip params, values, metrics, intermediate values and failures", "[store]") {
-  lepton::test::TempDir dir;
-  auto store = open_store(dir.sqlite_url());
+  const std::string backend = GENERATE(from_range(std::begin(lepton::test::kBackends), std::end(lepton::test::kBackends)));
+  INFO("store: " << backend);
+  lepton::test::AnyStore store(backend);
   const auto study = store->create_study("s", kObjectives, json::object());
   std::int64_t cursor = 0;
   const json params = {{"lr", 0.0125}, {"hidden", 64}, {"optimizer", "sgd"}, {"nesterov", true}};
@@ -86,8 +89,9 @@ TEST_CASE("trials round-trip params, values, metrics, intermediate values and fa
 }
 
 TEST_CASE("the change feed returns each change once, in number order", "[store]") {
-  lepton::test::TempDir dir;
-  auto store = open_store(dir.sqlite_url());
+  const std::string backend = GENERATE(from_range(std::begin(lepton::test::kBackends), std::end(lepton::test::kBackends)));
+  INFO("store: " << backend);
+  lepton::test::AnyStore store(backend);
   const auto study = store->create_study("s", kObjectives, json::object());
   std::int64_t cursor = 0;
   std::vector<TrialRecord> seen;
@@ -107,8 +111,9 @@ TEST_CASE("the change feed returns each change once, in number order", "[store]"
 }
 
 TEST_CASE("a proposer that declines leaves no trial and no used number", "[store]") {
-  lepton::test::TempDir dir;
-  auto store = open_store(dir.sqlite_url());
+  const std::string backend = GENERATE(from_range(std::begin(lepton::test::kBackends), std::end(lepton::test::kBackends)));
+  INFO("store: " << backend);
+  lepton::test::AnyStore store(backend);
   const auto study = store->create_study("s", kObjectives, json::object());
   std::int64_t cursor = 0;
   CHECK_FALSE(store->start_trial(study.id, &cursor, "w", [](int, std::vector<TrialRecord>) { return std::nullopt; }));
@@ -142,7 +147,7 @@ TEST_CASE("files that are not Lepton stores are refused and left untouched", "[s
     sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr);
     sqlite3_close(db);
     CHECK_THROWS_WITH(open_store(dir.sqlite_url()),
-                      Catch::Contains("store schema 99, this build reads up to 1"));
+                      Catch::Contains("store schema 99, this build reads up to " + std::to_string(kSqliteSchemaVersion)));
   }
   SECTION("a missing folder") {
     CHECK_THROWS_WITH(open_store(dir.sqlite_url("absent/study.db")), Catch::Contains("does not exist; create it first"));
@@ -155,12 +160,45 @@ TEST_CASE("files that are not Lepton stores are refused and left untouched", "[s
 }
 
 TEST_CASE("study attributes hold JSON", "[store]") {
-  lepton::test::TempDir dir;
-  auto store = open_store(dir.sqlite_url());
+  const std::string backend = GENERATE(from_range(std::begin(lepton::test::kBackends), std::end(lepton::test::kBackends)));
+  INFO("store: " << backend);
+  lepton::test::AnyStore store(backend);
   const auto study = store->create_study("s", kObjectives, json::object());
   CHECK(store->study_attr(study.id, "trials").is_null());
   store->set_study_attr(study.id, "trials", 20);
   store->set_study_attr(study.id, "state", {{"mean", {1.5, 2.5}}});
   CHECK(store->study_attr(study.id, "trials") == 20);
   CHECK(store->study_attr(study.id, "state")["mean"][1] == 2.5);
+}
+
+TEST_CASE("a store of the first schema is upgraded in place and keeps its trials", "[store]") {
+  lepton::test::TempDir dir;
+  {
+    auto store = open_store(dir.sqlite_url());
+    const auto study = store->create_study("s", kObjectives, json::object());
+    std::int64_t cursor = 0;
+    REQUIRE(start(*store, study.id, &cursor, json{{"x", 1}}));
+  }
+  // Schema 1 (Lepton 0.1) had no start token.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(dir.file("study.db").c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db, "ALTER TABLE trials DROP COLUMN token; PRAGMA user_version = 1", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = open_store(dir.sqlite_url());
+  const auto study = store->find_study("s");
+  REQUIRE(study);
+  std::int64_t cursor = 0;
+  const auto second = start(*store, study->id, &cursor, json{{"x", 2}});
+  REQUIRE(second);
+  CHECK(second->number == 1);
+  CHECK(store->trials(study->id).size() == 2);
+  REQUIRE(sqlite3_open(dir.file("study.db").c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* q = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, nullptr);
+  REQUIRE(sqlite3_step(q) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(q, 0) == kSqliteSchemaVersion);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
 }
