@@ -2,7 +2,7 @@
 #pragma once
 
 #include "experiment/model_choices.hpp"
-#include "experiment/objective.hpp"
+#include "metrics/objective.hpp"
 #include "experiment/execution.hpp"
 #include "data/folds.hpp"
 #include "data/subset.hpp"

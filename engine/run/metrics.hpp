@@ -1,7 +1,7 @@
 // Classification metrics on held-out data: accuracy, precision, recall, F1, ROC-AUC and loss.
 #pragma once
 
-#include "experiment/objective.hpp"
+#include "metrics/objective.hpp"
 
 #include <lepton/metric.hpp>
 

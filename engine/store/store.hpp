@@ -1,7 +1,7 @@
 // The study store: one interface over SQLite (embedded default) and PostgreSQL (many machines).
 #pragma once
 
-#include "experiment/objective.hpp"
+#include "metrics/objective.hpp"
 
 #include <lepton/searcher.hpp>
 

@@ -4,7 +4,7 @@
 
 #include "data/folds.hpp"
 #include "data/subset.hpp"
-#include "report/ranking.hpp"
+#include "store/trial_order.hpp"
 #include "run/class_weights.hpp"
 #include "run/metrics.hpp"
 #include "run/model_stats.hpp"

@@ -1,5 +1,5 @@
 // The built-in metric names and their default directions.
-#include "experiment/objective.hpp"
+#include "metrics/objective.hpp"
 
 #include <algorithm>
 
