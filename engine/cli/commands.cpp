@@ -3,13 +3,13 @@
 #include "cli/commands.hpp"
 
 #include "cli/progress.hpp"
+#include "cli/signals.hpp"
 #include "plugins/registry.hpp"
 #include "report/grouping.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
 #include "run/blas.hpp"
 #include "run/isolation.hpp"
-#include "run/signals.hpp"
 #include "run/study.hpp"
 #include "run/tasks/task.hpp"
 #include "experiment/experiment.hpp"
@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <iostream>
@@ -119,6 +120,11 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   auto& progress = *view;
   RunOptions options{trials, parallel};
   options.stop_requested = stop_requested;
+  options.stuck_after_stop = [] {  // the stuck trials are already recorded: ending now loses nothing
+    std::cout.flush();
+    std::cerr.flush();
+    std::_Exit(kStoppedExitCode);
+  };
   install_stop_handlers();
   if (parallel > available_cores())
     spdlog::warn("parallel {} exceeds the {} cores available; trials will share cores", parallel, available_cores());

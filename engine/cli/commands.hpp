@@ -42,11 +42,4 @@ int studies_command(const QueryArgs& args);
 int trials_command(const QueryArgs& args);
 int best_command(const QueryArgs& args);
 
-// `lepton plugins ...` (cli/plugin_commands.cpp)
-int plugins_list_command(bool json);
-int plugins_inspect_command(const std::string& file, bool json);
-/// `plugins check FILE...`: `config` is a JSON object (or @file holding one) merged over each
-/// manifest's "conformance" settings.
-int plugins_check_command(const std::vector<std::string>& files, const std::string& config, bool json);
-
 }  // namespace lepton::cli

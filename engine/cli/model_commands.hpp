@@ -2,6 +2,8 @@
 // They register themselves on the CLI11 app, like the result commands.
 #pragma once
 
+#include "cli/command_group.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <optional>
@@ -27,11 +29,10 @@ struct PredictArgs {
 int export_command(const ModelExportArgs& args);
 int predict_command(const PredictArgs& args);
 
-class ModelCommands {
+class ModelCommands final : public CommandGroup {
  public:
   explicit ModelCommands(CLI::App& app);
-  /// Runs the one of these commands that was given: its exit code, or nothing when none was.
-  std::optional<int> run() const;
+  std::optional<int> run() const override;
 
  private:
   ModelExportArgs export_args_;

@@ -1,6 +1,6 @@
 // `lepton plugins list | inspect | check`: what was found and where, what a file says about itself
 // (without running it), and whether a plugin keeps its contract.
-#include "cli/commands.hpp"
+#include "cli/plugin_commands.hpp"
 
 #include "conformance/conformance.hpp"
 #include "plugins/registry.hpp"
@@ -258,6 +258,54 @@ int plugins_check_command(const std::vector<std::string>& files, const std::stri
               << " plugins passed\n";
   }
   return failed_plugins == 0 ? 0 : 1;
+}
+
+PluginCommands::PluginCommands(CLI::App& app) {
+  plugins_ = app.add_subcommand("plugins", "List, inspect and check plugins");
+  plugins_->require_subcommand(0, 1);
+  plugins_->add_flag("--json", json_, "Print one JSON document");
+  plugins_->footer(R"(
+Examples:
+  lepton plugins                                   # every plugin and pack found, with origin and status
+  lepton plugins inspect build/lib/lepton/plugins/mlp.so
+  lepton plugins check build/lib/lepton/plugins    # the conformance kit on every plugin there
+  LEPTON_PLUGIN_PATH=build/packs lepton plugins list)");
+  auto* list = plugins_->add_subcommand("list", "Every plugin and pack found, with origin and status (the default)");
+  list->add_flag("--json", json_, "Print one JSON document");
+  inspect_ = plugins_->add_subcommand(
+      "inspect", "Print a plugin file's identity, build fingerprint and manifest without running its code");
+  inspect_->add_option("FILE", inspect_file_, "The plugin library (.so) or its manifest (.plugin.json)")->required();
+  inspect_->add_flag("--json", json_, "Print one JSON document");
+  inspect_->footer(R"(
+Reads the build stamp LEPTON_PLUGIN writes into the library and the manifest beside it, and says
+whether this engine would load it (ABI and fingerprint). Exit code 2 when it would refuse it.)");
+  check_ = plugins_->add_subcommand("check", "Drive plugins through their contract (the conformance kit)");
+  check_->add_option("FILE", check_files_, "Plugin libraries, or folders of them")->required();
+  check_->add_option("--config", check_config_,
+                     "JSON object (or @file) merged over the manifest's \"conformance\" settings, e.g. "
+                     "'{\"config\": {\"path\": \"data/iris.csv\"}}' for a dataset");
+  check_->add_flag("--json", json_, "Print one JSON document");
+  check_->footer(R"(
+Checks, by kind (each PASS or FAIL with the reason):
+  searcher  creates from its options, rejects unknown options, proposals inside the space and
+            conditions respected over random spaces, deterministic for a seed, resume equivalence
+  model     builds for input shapes, output shape, features and head compose, a training step
+            lowers the loss, parameter groups present, replace_head, deterministic, defaults accepted
+  dataset   loads its example configuration, shapes and types, split sizes add up, no overlap
+            between splits, labels in range, features finite, deterministic for a seed
+  metric    computes every declared metric, deterministic, order-independent, perfect predictions best
+The manifest's "conformance" object gives the settings: "options" (searcher, metric), "params" and
+"input_shapes" (model), "config" (dataset), "classes" (metric). Exit code 0 when every check passes.
+Examples:
+  lepton plugins check build/lib/lepton/plugins/random.so
+  lepton plugins check my_dataset.so --config '{"config": {"path": "data/mine.csv"}}')");
+}
+
+std::optional<int> PluginCommands::run() const {
+  if (!*plugins_) return std::nullopt;
+  if (*inspect_) return plugins_inspect_command(inspect_file_, json_);
+  if (*check_) return plugins_check_command(check_files_, check_config_, json_);
+  return plugins_list_command(json_);
 }
 
 }  // namespace lepton::cli

@@ -2,7 +2,7 @@
 #include "cli/result_commands.hpp"
 
 #include "cli/commands.hpp"
-#include "report/convergence.hpp"
+#include "report/comparison.hpp"
 #include "report/export.hpp"
 #include "report/html_report.hpp"
 #include "report/ranking.hpp"
@@ -70,63 +70,6 @@ std::string size_text(std::uintmax_t bytes) {
   return s.str();
 }
 
-// ---- compare ------------------------------------------------------------------------------
-
-struct StudySide {
-  std::string storage;
-  StudyRecord study;
-  std::vector<TrialRecord> trials;
-  std::string searcher;
-  double first_start = 0, last_end = 0;
-};
-
-StudySide load_side(const std::string& storage, const std::string& name) {
-  StudySide side;
-  auto store = open_store(storage, OpenMode::kExisting);
-  side.storage = store->url();
-  side.study = require_study(*store, name);
-  side.trials = store->trials(side.study.id);
-  const json& e = side.study.spec.value("experiment", json::object());
-  side.searcher = e.contains("search") ? e["search"].value("searcher", "random") : "?";
-  for (const auto& t : side.trials) {
-    if (t.started_at > 0 && (side.first_start == 0 || t.started_at < side.first_start)) side.first_start = t.started_at;
-    side.last_end = std::max(side.last_end, t.finished_at);
-  }
-  return side;
-}
-
-int count_state(const std::vector<TrialRecord>& trials, TrialState state) {
-  return static_cast<int>(std::count_if(trials.begin(), trials.end(), [&](const TrialRecord& t) { return t.state == state; }));
-}
-
-// 1, 2, 5, 10, 20, 50, ... below `most`, then `most` itself.
-std::vector<int> checkpoints(int most) {
-  std::vector<int> out;
-  for (int scale = 1; scale < most; scale *= 10)
-    for (const int m : {1, 2, 5})
-      if (m * scale < most) out.push_back(m * scale);
-  if (most > 0) out.push_back(most);
-  return out;
-}
-
-json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-struct BestFound {
-  double value = NAN;
-  int number = -1;
-  double after_s = NAN;  ///< from the study's first trial start to this trial's end
-};
-
-BestFound best_found(const StudySide& side, const Convergence& c) {
-  BestFound b;
-  if (c.empty()) return b;
-  b.value = c.best.back();
-  b.number = c.best_number.back();
-  for (const auto& t : side.trials)
-    if (t.number == b.number && t.finished_at > 0) b.after_s = t.finished_at - side.first_start;
-  return b;
-}
-
 }  // namespace
 
 int report_command(const ReportArgs& args) {
@@ -148,99 +91,29 @@ int compare_command(const CompareArgs& args) {
   const std::string storage_b = args.storage_b.empty() ? args.storage : args.storage_b;
   if (args.study_a == args.study_b && storage_b == args.storage)
     throw ConfigError("STUDY_B", "both arguments name study \"" + args.study_a + "\"; give two different studies");
-  const StudySide a = load_side(args.storage, args.study_a);
-  const StudySide b = load_side(storage_b, args.study_b);
-
-  // Objectives both studies have, in A's order.
-  std::vector<std::pair<std::size_t, std::size_t>> shared;  // index in A, index in B
-  for (std::size_t i = 0; i < a.study.objectives.size(); ++i)
-    for (std::size_t j = 0; j < b.study.objectives.size(); ++j)
-      if (a.study.objectives[i].metric == b.study.objectives[j].metric &&
-          a.study.objectives[i].direction == b.study.objectives[j].direction)
-        shared.emplace_back(i, j);
-  if (shared.empty()) {
-    auto list = [](const StudyRecord& s) {
-      std::string text;
-      for (const auto& o : s.objectives) text += (text.empty() ? "" : ", ") + o.metric + " (" + to_string(o.direction) + ")";
-      return text;
-    };
-    throw ConfigError("STUDY_B", "studies " + a.study.name + " and " + b.study.name +
-                                     " share no objective: " + list(a.study) + " vs " + list(b.study));
-  }
-
-  std::vector<Convergence> conv_a, conv_b;
-  std::vector<BestFound> best_a, best_b;
-  for (const auto& [i, j] : shared) {
-    conv_a.push_back(convergence(a.trials, i, a.study.objectives[i].direction));
-    conv_b.push_back(convergence(b.trials, j, b.study.objectives[j].direction));
-    best_a.push_back(best_found(a, conv_a.back()));
-    best_b.push_back(best_found(b, conv_b.back()));
-  }
-  auto trial_total = [](const StudySide& s) {
-    int most = 0;
-    for (const auto& t : s.trials) most = std::max(most, t.number + 1);
-    return most;
-  };
-  const std::vector<int> marks = checkpoints(std::max(trial_total(a), trial_total(b)));
-  const auto best_a_trial = best_trial(a.trials, a.study.objectives);
-  const auto best_b_trial = best_trial(b.trials, b.study.objectives);
-
+  auto store_a = open_store(args.storage, OpenMode::kExisting);
+  auto store_b = open_store(storage_b, OpenMode::kExisting);
+  const StudyRecord study_a = require_study(*store_a, args.study_a), study_b = require_study(*store_b, args.study_b);
+  const Comparison c = compare_studies(study_a, store_a->trials(study_a.id), store_a->url(), study_b,
+                                       store_b->trials(study_b.id), store_b->url());
   if (args.json) {
-    json objectives = json::array();
-    for (const auto& [i, j] : shared)
-      objectives.push_back({{"metric", a.study.objectives[i].metric}, {"direction", to_string(a.study.objectives[i].direction)}});
-    auto side_json = [&](const StudySide& s, const std::vector<BestFound>& best, const std::optional<TrialRecord>& top) {
-      json bests = json::object();
-      for (std::size_t k = 0; k < shared.size(); ++k)
-        bests[a.study.objectives[shared[k].first].metric] = {{"value", number_or_null(best[k].value)},
-                                                             {"number", best[k].number < 0 ? json(nullptr) : json(best[k].number)},
-                                                             {"after_trials", best[k].number < 0 ? json(nullptr) : json(best[k].number + 1)},
-                                                             {"after_s", number_or_null(best[k].after_s)}};
-      return json{{"name", s.study.name},
-                  {"storage", s.storage},
-                  {"searcher", s.searcher},
-                  {"trials", s.trials.size()},
-                  {"states",
-                   {{"COMPLETE", count_state(s.trials, TrialState::kComplete)},
-                    {"PRUNED", count_state(s.trials, TrialState::kPruned)},
-                    {"FAIL", count_state(s.trials, TrialState::kFail)},
-                    {"RUNNING", count_state(s.trials, TrialState::kRunning)}}},
-                  {"elapsed_s", s.last_end > 0 ? number_or_null(s.last_end - s.first_start) : json(nullptr)},
-                  {"best", bests},
-                  {"best_params", top ? top->params : json(nullptr)}};
-    };
-    json curve = json::array();
-    for (const int m : marks) {
-      json va = json::object(), vb = json::object();
-      for (std::size_t k = 0; k < shared.size(); ++k) {
-        const std::string& metric = a.study.objectives[shared[k].first].metric;
-        va[metric] = number_or_null(conv_a[k].best_within(m));
-        vb[metric] = number_or_null(conv_b[k].best_within(m));
-      }
-      curve.push_back({{"trials", m}, {"a", va}, {"b", vb}});
-    }
-    std::cout << json{{"objectives", objectives},
-                      {"a", side_json(a, best_a, best_a_trial)},
-                      {"b", side_json(b, best_b, best_b_trial)},
-                      {"convergence", curve}}
-                     .dump(2)
-              << std::endl;
+    std::cout << c.to_json().dump(2) << std::endl;
     return 0;
   }
+  const ComparedStudy &a = c.a, &b = c.b;
 
   const std::string name_a = a.study.name, name_b = b.study.name == a.study.name ? b.study.name + " (B)" : b.study.name;
   std::cout << "Comparing " << name_a << " (" << a.storage << ") with " << name_b << " (" << b.storage << ")\n\n";
   TextTable summary({"", name_a, name_b});
   summary.add_row({"searcher", a.searcher, b.searcher});
   summary.add_row({"trials", std::to_string(a.trials.size()), std::to_string(b.trials.size())});
-  auto states = [](const StudySide& s) {
-    return std::to_string(count_state(s.trials, TrialState::kComplete)) + " / " +
-           std::to_string(count_state(s.trials, TrialState::kPruned)) + " / " +
-           std::to_string(count_state(s.trials, TrialState::kFail));
+  auto states = [](const ComparedStudy& s) {
+    return std::to_string(s.count(TrialState::kComplete)) + " / " + std::to_string(s.count(TrialState::kPruned)) +
+           " / " + std::to_string(s.count(TrialState::kFail));
   };
   summary.add_row({"complete / pruned / failed", states(a), states(b)});
-  for (std::size_t k = 0; k < shared.size(); ++k) {
-    const Objective& o = a.study.objectives[shared[k].first];
+  for (std::size_t k = 0; k < c.objectives.size(); ++k) {
+    const Objective& o = c.objectives[k];
     auto best_text = [&](const BestFound& mine, const BestFound& theirs) {
       if (mine.number < 0) return std::string("-");
       const bool wins = theirs.number < 0 || better(mine.value, theirs.value, o.direction);
@@ -251,35 +124,35 @@ int compare_command(const CompareArgs& args) {
       return std::to_string(f.number + 1) + " trials" + (std::isfinite(f.after_s) ? ", " + format_duration(f.after_s) : "");
     };
     summary.add_row({"best " + o.metric + (o.direction == Direction::kMaximize ? " (max)" : " (min)"),
-                     best_text(best_a[k], best_b[k]), best_text(best_b[k], best_a[k])});
-    summary.add_row({"  found after", found_text(best_a[k]), found_text(best_b[k])});
+                     best_text(a.best[k], b.best[k]), best_text(b.best[k], a.best[k])});
+    summary.add_row({"  found after", found_text(a.best[k]), found_text(b.best[k])});
   }
-  auto elapsed = [](const StudySide& s) { return s.last_end > 0 ? format_duration(s.last_end - s.first_start) : "-"; };
+  auto elapsed = [](const ComparedStudy& s) { return s.last_end > 0 ? format_duration(s.last_end - s.first_start) : "-"; };
   summary.add_row({"wall time", elapsed(a), elapsed(b)});
   summary.print(std::cout);
   std::cout << "(* the better of the two)\n";
 
   std::cout << "\nConvergence: the best value within the first N trials\n";
   std::vector<std::string> header{"N"};
-  for (const auto& [i, j] : shared) {
-    header.push_back(a.study.objectives[i].metric + " " + name_a);
-    header.push_back(a.study.objectives[i].metric + " " + name_b);
+  for (const auto& o : c.objectives) {
+    header.push_back(o.metric + " " + name_a);
+    header.push_back(o.metric + " " + name_b);
   }
   TextTable curve(header);
-  for (const int m : marks) {
+  for (const int m : c.checkpoints) {
     std::vector<std::string> row{std::to_string(m)};
-    for (std::size_t k = 0; k < shared.size(); ++k) {
-      row.push_back(format_number(conv_a[k].best_within(m), 6));
-      row.push_back(format_number(conv_b[k].best_within(m), 6));
+    for (std::size_t k = 0; k < c.objectives.size(); ++k) {
+      row.push_back(format_number(a.convergence[k].best_within(m), 6));
+      row.push_back(format_number(b.convergence[k].best_within(m), 6));
     }
     curve.add_row(std::move(row));
   }
   curve.print(std::cout);
 
-  if (best_a_trial || best_b_trial) {
+  if (a.top || b.top) {
     std::cout << "\nBest trials' parameters\n";
     std::vector<std::string> names;
-    for (const auto* t : {best_a_trial ? &*best_a_trial : nullptr, best_b_trial ? &*best_b_trial : nullptr})
+    for (const auto* t : {a.top ? &*a.top : nullptr, b.top ? &*b.top : nullptr})
       if (t)
         for (const auto& item : t->params.items())
           if (std::find(names.begin(), names.end(), item.key()) == names.end()) names.push_back(item.key());
@@ -287,7 +160,7 @@ int compare_command(const CompareArgs& args) {
     auto cell = [](const std::optional<TrialRecord>& t, const std::string& name) {
       return t && t->params.contains(name) ? format_value(t->params[name]) : std::string("-");
     };
-    for (const auto& n : names) params.add_row({n, cell(best_a_trial, n), cell(best_b_trial, n)});
+    for (const auto& n : names) params.add_row({n, cell(a.top, n), cell(b.top, n)});
     params.print(std::cout);
   }
   return 0;

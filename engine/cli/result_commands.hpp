@@ -3,6 +3,8 @@
 // main() only adds one line to create them and one to run them.
 #pragma once
 
+#include "cli/command_group.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <optional>
@@ -27,11 +29,10 @@ int report_command(const ReportArgs& args);
 int compare_command(const CompareArgs& args);
 int export_trials_command(const ExportArgs& args);
 
-class ResultCommands {
+class ResultCommands final : public CommandGroup {
  public:
   explicit ResultCommands(CLI::App& app);
-  /// Runs the one of these commands that was given: its exit code, or nothing when none was.
-  std::optional<int> run() const;
+  std::optional<int> run() const override;
 
  private:
   ReportArgs report_args_;

@@ -2,8 +2,6 @@
 #include "run/graceful_stop.hpp"
 
 #include <cstdio>
-#include <cstdlib>
-#include <iostream>
 
 namespace lepton::engine {
 
@@ -11,7 +9,7 @@ namespace {
 
 constexpr auto kPoll = std::chrono::milliseconds(50);
 // After the grace period the trials are failed in the store; threads still stuck in an epoch get
-// this long to notice before the process exits without them (nothing is left to save).
+// this long to notice before the caller may end the process without them (nothing is left to save).
 constexpr auto kAbandonWait = std::chrono::seconds(5);
 
 std::string seconds_text(double s) {
@@ -22,9 +20,10 @@ std::string seconds_text(double s) {
 
 }  // namespace
 
-GracefulStop::GracefulStop(std::function<bool()> requested, double grace, Store& store, RunningTrials& running,
-                           int max_retries, ProgressSink& progress, std::string resume_hint)
+GracefulStop::GracefulStop(std::function<bool()> requested, std::function<void()> stuck, double grace, Store& store,
+                           RunningTrials& running, int max_retries, ProgressSink& progress, std::string resume_hint)
     : requested_(std::move(requested)),
+      stuck_(std::move(stuck)),
       grace_(grace),
       store_(store),
       running_(running),
@@ -75,9 +74,7 @@ void GracefulStop::watch() {
   // recorded FAIL (interrupted), so ending the process loses nothing.
   progress_.notice("stopped: " + std::to_string(interrupted_.load()) + " trial(s) recorded as FAIL (interrupted); " +
                    "continue with: " + resume_hint_);
-  std::cout.flush();
-  std::cerr.flush();
-  std::_Exit(kStoppedExitCode);
+  if (stuck_) stuck_();
 }
 
 void GracefulStop::abandon_running() {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include "run/heartbeat.hpp"
-#include "run/signals.hpp"
 #include "run/study.hpp"
 #include "store/store.hpp"
 
@@ -18,9 +17,10 @@ namespace lepton::engine {
 
 class GracefulStop {
  public:
-  /// Watches `requested` from a thread of its own. `resume_hint` is the command that continues the study.
-  GracefulStop(std::function<bool()> requested, double grace, Store& store, RunningTrials& running, int max_retries,
-               ProgressSink& progress, std::string resume_hint);
+  /// Watches `requested` from a thread of its own. `resume_hint` is the command that continues the
+  /// study; `stuck` runs when trials are still running after the grace period and their abandonment.
+  GracefulStop(std::function<bool()> requested, std::function<void()> stuck, double grace, Store& store,
+               RunningTrials& running, int max_retries, ProgressSink& progress, std::string resume_hint);
   ~GracefulStop();
   GracefulStop(const GracefulStop&) = delete;
   GracefulStop& operator=(const GracefulStop&) = delete;
@@ -41,6 +41,7 @@ class GracefulStop {
   void abandon_running();
 
   std::function<bool()> requested_;
+  std::function<void()> stuck_;
   double grace_;
   Store& store_;
   RunningTrials& running_;

@@ -1,7 +1,7 @@
 // Ctrl-C and SIGTERM as a request to stop the study gracefully; a second one ends the process at once.
 #pragma once
 
-namespace lepton::engine {
+namespace lepton::cli {
 
 /// The exit code of a study stopped by a signal (the shell's 128 + SIGINT, also used for SIGTERM).
 inline constexpr int kStoppedExitCode = 130;
@@ -20,4 +20,4 @@ bool stop_requested();
 /// The signal that asked to stop ("SIGINT", "SIGTERM"), or "" when none did.
 const char* stop_signal_name();
 
-}  // namespace lepton::engine
+}  // namespace lepton::cli

@@ -1,12 +1,12 @@
 // Async-signal-safe stop requests: the handler only stores a number or calls _exit.
-#include "run/signals.hpp"
+#include "cli/signals.hpp"
 
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 
-namespace lepton::engine {
+namespace lepton::cli {
 
 namespace {
 
@@ -52,4 +52,4 @@ const char* stop_signal_name() {
   }
 }
 
-}  // namespace lepton::engine
+}  // namespace lepton::cli
