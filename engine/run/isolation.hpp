@@ -1,4 +1,4 @@
-// Process isolation: a trial in a child `lepton __trial` process, so that a crash, an abort, a hang or
+// Process isolation: trials in child `lepton __trial` processes, so that a crash, an abort, a hang or
 // a leak in a plugin fails that trial alone.
 #pragma once
 
@@ -7,9 +7,14 @@
 #include "experiment/execution.hpp"
 #include "store/store.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace lepton::engine {
@@ -32,17 +37,42 @@ struct TrialProcessOptions {
 TrialProcessOptions isolation_options(const ExecutionSection& execution, const Registry& registry,
                                       const std::string& executable);
 
-/// Runs `trial` of the study described by `spec` (study_spec()) in a child process started with
-/// posix_spawn, talking over pipes: the child sends each epoch's value, `report` decides whether it
-/// stops (pruning), and the child sends its result. A child that dies by a signal, exits without a
-/// result, outlives the timeout or outgrows the memory limit gives a FAIL result naming the cause.
-/// The child is always reaped; it never outlives this process (it dies with it).
+class TrialProcess;
+
+/// Trial processes for one study, each started with posix_spawn and talking over pipes. A process
+/// prepares the study once (plugins, data, a teacher's outputs) and then runs the trials it is
+/// given one at a time: it sends each epoch's value, `report` decides whether it stops (pruning),
+/// and it sends the result. A child that dies by a signal, exits without a result, outlives the
+/// timeout or outgrows the memory limit gives a FAIL result naming the cause and is replaced. Every
+/// child is reaped; none outlives this process (each dies with the thread that started it).
+class TrialProcessPool {
+ public:
+  /// `spec` describes the study (study_spec()).
+  TrialProcessPool(json spec, TrialProcessOptions options);
+  ~TrialProcessPool();
+  TrialProcessPool(const TrialProcessPool&) = delete;
+  TrialProcessPool& operator=(const TrialProcessPool&) = delete;
+
+  /// Runs `trial` in this thread's process, starting one when it has none. Thread-safe.
+  TrialResult run(const TrialRecord& trial, const EpochReport& report);
+  /// How many trial processes it has started.
+  int processes_started() const { return started_.load(); }
+
+ private:
+  json spec_;
+  TrialProcessOptions options_;
+  std::mutex mutex_;
+  std::map<std::thread::id, std::unique_ptr<TrialProcess>> idle_;
+  std::atomic<int> started_{0};
+};
+
+/// Runs one trial in a process of its own (a pool of one).
 TrialResult run_trial_in_process(const json& spec, const TrialRecord& trial, const EpochReport& report,
                                  const TrialProcessOptions& options);
 
-/// The child's side, behind the hidden `lepton __trial` subcommand: reads the request from fd 3,
-/// runs the trial in this process with run_trial, writes epoch reports and the result to fd 4.
-/// Returns the process's exit code.
+/// The child's side, behind the hidden `lepton __trial` subcommand (run/trial_child.cpp): prepares
+/// the study from fd 3's first request, then runs each trial it reads there with run_trial, writing
+/// epoch reports and results to fd 4, until fd 3 closes. Returns the process's exit code.
 int serve_trial_process(long parent_pid);
 
 /// The reason a trial fails when it runs past `trial_timeout`.

@@ -146,9 +146,6 @@ class StudyRun {
     for (const auto& o : e_.task.objectives) setup.directions.push_back(o.direction);
     searcher_ = registry_.searcher(e_.search.searcher)(setup);
     spec_ = study_spec(e_);
-    process_options_ = isolation_options(e_.execution, registry_, options_.trial_executable);
-    process_options_.storage = e_.storage;
-    process_options_.artifact_dir = prepared_.artifact_dir;
     pruner_ = std::make_unique<StudyPruner>(store_, study_.id, make_pruner(e_));
   }
 
@@ -157,11 +154,18 @@ class StudyRun {
     history_.apply(store_.changed_trials(study_.id, &cursor_));
     const int threads = torch_threads_per_trial(options_.parallel);
     progress_.study_started(study_, history_.counted(), options_.trials, options_.parallel, threads);
-    process_options_.torch_threads = threads;
+    if (e_.execution.isolation == Isolation::kProcess) {
+      TrialProcessOptions options = isolation_options(e_.execution, registry_, options_.trial_executable);
+      options.storage = e_.storage;
+      options.artifact_dir = prepared_.artifact_dir;
+      options.torch_threads = threads;
+      options.abandon = [this] { return stop_->abandoning(); };
+      processes_.emplace(spec_, std::move(options));
+    }
 
     RunningTrials running(store_, heartbeat_interval(e_.execution.heartbeat_grace));
-    GracefulStop stop(options_.stop_requested, e_.execution.stop_grace, store_, running, e_.execution.max_retries,
-                      progress_, "lepton resume --storage " + store_.url() + " --study " + study_.name);
+    GracefulStop stop(options_.stop_requested, options_.stuck_after_stop, e_.execution.stop_grace, store_, running,
+                      e_.execution.max_retries, progress_, "lepton resume --storage " + store_.url() + " --study " + study_.name);
     running_ = &running;
     stop_ = &stop;
     {
@@ -175,6 +179,7 @@ class StudyRun {
         group.wait();
       });
     }
+    processes_.reset();  // the idle trial processes exit
     stop.finish();
     RunSummary summary;
     summary.started = started_.load();
@@ -274,9 +279,7 @@ class StudyRun {
       }
     }
     if (e_.execution.isolation == Isolation::kProcess) {
-      TrialProcessOptions options = process_options_;
-      options.abandon = [this] { return stop_->abandoning(); };
-      return run_trial_in_process(spec_, trial, report, options);
+      return processes_->run(trial, report);
     }
     return run_trial(prepared_, registry_, trial, report);
   }
@@ -324,7 +327,7 @@ class StudyRun {
   RunningTrials* running_ = nullptr;
   GracefulStop* stop_ = nullptr;
   json spec_;
-  TrialProcessOptions process_options_;
+  std::optional<TrialProcessPool> processes_;  ///< with isolation "process"
 };
 
 }  // namespace

@@ -59,6 +59,10 @@ struct RunOptions {
   int parallel = 1;  ///< trials at once
   /// Polled while the study runs; true starts a graceful stop (the CLI passes stop_requested()).
   std::function<bool()> stop_requested{};
+  /// Called when a stop's grace period is over, its running trials are recorded as interrupted, and
+  /// a trial thread is still inside an epoch (LibTorch cannot interrupt one): the CLI ends the
+  /// process, which loses nothing. Without it the run waits for that epoch to end.
+  std::function<void()> stuck_after_stop{};
   /// The `lepton` binary that runs trial processes (isolation "process"); default: this program.
   std::string trial_executable{};
 };

@@ -146,3 +146,37 @@ TEST_CASE("the supervisor reaps every trial process, whatever it did", "[isolati
   CHECK(waitpid(-1, nullptr, WNOHANG) == -1);  // no child left, zombie or running
   CHECK(errno == ECHILD);
 }
+
+TEST_CASE("a trial process prepares once and runs trial after trial until one crashes", "[isolation]") {
+  json document = chaos_experiment("reuse", {"ok"});
+  document["dataset"]["path"] = std::string(LEPTON_DATA_DIR) + "/breast_cancer.csv";
+  const Experiment experiment = parse_experiment(document, {});
+  TrialProcessOptions options;
+  options.executable = LEPTON_BIN;
+  options.plugin_folders = {Registry::default_search_path().front(), kRuntimeFixtures};
+  options.timeout = 30;
+  const EpochReport report = [](int, double) { return false; };
+  TrialProcessPool pool(study_spec(experiment), options);
+  auto run = [&](int number, const std::string& behavior) {
+    TrialRecord trial;
+    trial.number = number;
+    trial.seed = 11 + static_cast<std::uint64_t>(number);
+    trial.params = {{"behavior", behavior}};
+    return pool.run(trial, report);
+  };
+  CHECK(run(0, "ok").state == TrialState::kComplete);
+  CHECK(run(1, "throw").state == TrialState::kFail);  // an exception is a result: the process stays
+  const TrialResult third = run(2, "ok");  // the third trial of the same process
+  CHECK(third.state == TrialState::kComplete);
+  CHECK(pool.processes_started() == 1);
+  CHECK_THAT(run(3, "segfault").error, Catch::Contains("SIGSEGV"));
+  const TrialResult after = run(4, "ok");  // in a new process, prepared again
+  CHECK(after.state == TrialState::kComplete);
+  CHECK(pool.processes_started() == 2);
+  // A trial gives the same values in a process of its own as after other trials in a reused one.
+  TrialRecord again;
+  again.number = 2;
+  again.seed = 13;
+  again.params = {{"behavior", "ok"}};
+  CHECK(run_trial_in_process(study_spec(experiment), again, report, options).values == third.values);
+}
