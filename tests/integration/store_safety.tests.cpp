@@ -111,7 +111,7 @@ TEST_CASE("a newer schema or another application's database is refused untouched
   const auto before = lepton::test::file_digest(file);
   const auto newer = run_lepton({"resume", "--storage", dir.sqlite_url(), "--study", "safe"});
   CHECK(newer.exit_code == 1);
-  CHECK_THAT(newer.err, Catch::Contains("written by a newer Lepton (store schema 99, this build reads up to " + std::to_string(kSqliteSchemaVersion) + ")"));
+  CHECK_THAT(newer.err, Catch::Contains("written by a newer Lepton (store schema 99, this build reads up to " + std::to_string(lepton::engine::kSqliteSchemaVersion) + ")"));
   CHECK(lepton::test::file_digest(file) == before);
 
   const auto foreign = dir.file("foreign.db");
