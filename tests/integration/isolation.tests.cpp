@@ -40,6 +40,21 @@ json chaos_experiment(const std::string& name, const std::vector<std::string>& b
   return experiment;
 }
 
+// The chaos study on the breast-cancer data, for driving trial processes directly.
+Experiment chaos_study(const std::string& name) {
+  json document = chaos_experiment(name, {"ok"});
+  document["dataset"]["path"] = std::string(LEPTON_DATA_DIR) + "/breast_cancer.csv";
+  return parse_experiment(document, {});
+}
+
+TrialProcessOptions chaos_process_options() {
+  TrialProcessOptions options;
+  options.executable = LEPTON_BIN;
+  options.plugin_folders = {Registry::default_search_path().front(), kRuntimeFixtures};
+  options.timeout = 30;
+  return options;
+}
+
 // Processes whose command line holds every one of `words`.
 std::vector<int> processes_with(const std::vector<std::string>& words) {
   std::vector<int> out;
@@ -115,13 +130,8 @@ TEST_CASE("a trial process gives the same results as a thread", "[e2e][isolation
 }
 
 TEST_CASE("the supervisor reaps every trial process, whatever it did", "[isolation]") {
-  json document = chaos_experiment("reap", {"ok"});
-  document["dataset"]["path"] = std::string(LEPTON_DATA_DIR) + "/breast_cancer.csv";
-  const Experiment experiment = parse_experiment(document, {});
-  TrialProcessOptions options;
-  options.executable = LEPTON_BIN;
-  options.plugin_folders = {Registry::default_search_path().front(), kRuntimeFixtures};
-  options.timeout = 30;
+  const Experiment experiment = chaos_study("reap");
+  TrialProcessOptions options = chaos_process_options();
   TrialRecord trial;
   trial.seed = 5;
   int reports = 0;
@@ -148,13 +158,8 @@ TEST_CASE("the supervisor reaps every trial process, whatever it did", "[isolati
 }
 
 TEST_CASE("a trial process prepares once and runs trial after trial until one crashes", "[isolation]") {
-  json document = chaos_experiment("reuse", {"ok"});
-  document["dataset"]["path"] = std::string(LEPTON_DATA_DIR) + "/breast_cancer.csv";
-  const Experiment experiment = parse_experiment(document, {});
-  TrialProcessOptions options;
-  options.executable = LEPTON_BIN;
-  options.plugin_folders = {Registry::default_search_path().front(), kRuntimeFixtures};
-  options.timeout = 30;
+  const Experiment experiment = chaos_study("reuse");
+  const TrialProcessOptions options = chaos_process_options();
   const EpochReport report = [](int, double) { return false; };
   TrialProcessPool pool(study_spec(experiment), options);
   auto run = [&](int number, const std::string& behavior) {
