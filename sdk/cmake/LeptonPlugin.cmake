@@ -4,10 +4,11 @@
 #   lepton_add_plugin(<name> KIND <searcher|model|dataset|metric> SOURCES <files...>
 #                     [MANIFEST <file>] [LIBRARIES <targets...>] [OUTPUT_DIRECTORY <dir>] [PACK <pack>])
 #
-# Builds <name>.so (a MODULE library, hidden visibility, only the LEPTON_PLUGIN entry exported) and
-# writes its manifest (default: <name>.plugin.json beside the CMakeLists) next to it, stamped with
-# the ABI version and build fingerprint read from the built library, so that `lepton plugins
-# inspect` and the loader can judge it without running it. The folder is then ready for
+# Builds <name>.so (a MODULE library, hidden visibility, and the linker version script
+# LeptonPlugin.map, so that the LEPTON_PLUGIN entry is its only exported symbol) and writes its
+# manifest (default: <name>.plugin.json beside the CMakeLists) next to it, stamped with the ABI
+# version and build fingerprint read from the built library, so that `lepton plugins inspect` and
+# the loader can judge it without running it. The folder is then ready for
 # LEPTON_PLUGIN_PATH. The output folder is OUTPUT_DIRECTORY, else the folder of PACK (see
 # lepton_add_pack), else LEPTON_PLUGIN_OUTPUT_DIRECTORY, else <build>/plugins. When
 # LEPTON_PLUGIN_INSTALL_DIR is set, `cmake --install` puts the plugin and its manifest there.
@@ -92,6 +93,10 @@ function(lepton_add_plugin name)
     LEPTON_PLUGIN_MANIFEST "${ARG_MANIFEST}")
   # Fail at link time, not at load time, when a symbol is missing.
   target_link_options(${name} PRIVATE "LINKER:--no-undefined")
+  # Export the entry alone: hidden visibility does not cover the std:: and torch:: templates a
+  # plugin instantiates (their namespaces are declared with default visibility).
+  target_link_options(${name} PRIVATE "LINKER:--version-script=${_LEPTON_CMAKE_DIR}/LeptonPlugin.map")
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${_LEPTON_CMAKE_DIR}/LeptonPlugin.map")
   add_custom_command(TARGET ${name} POST_BUILD
     COMMAND "${CMAKE_COMMAND}" -DLIBRARY=$<TARGET_FILE:${name}> -DMANIFEST=${ARG_MANIFEST}
             -DOUTPUT=${output_dir}/${name}.plugin.json -P "${_LEPTON_CMAKE_DIR}/LeptonStampManifest.cmake"
