@@ -264,7 +264,7 @@ const PluginRecord& Registry::load_file(const std::string& file, const std::stri
   }
   if (!library->has("lepton_plugin_info")) {
     return refuse(label + ": no entry point lepton_plugin_info; it is not a Lepton plugin "
-                          "(declare one with LEPTON_PLUGIN(kind, name, version) from <lepton/plugin.hpp>)");
+                          "(declare one with LEPTON_PLUGIN() from <lepton/plugin.hpp>)");
   }
   const auto& entry_point = library->get_alias<PluginInfoFunction>("lepton_plugin_info");
   const PluginInfo* info = entry_point();

@@ -39,7 +39,7 @@ TEST_CASE("first-party plugins load with their manifests", "[registry]") {
 TEST_CASE("each broken plugin is refused with a precise reason", "[registry]") {
   CHECK(load_error(fixture("no_entry")) ==
         "plugin no_entry.so: no entry point lepton_plugin_info; it is not a Lepton plugin (declare one with "
-        "LEPTON_PLUGIN(kind, name, version) from <lepton/plugin.hpp>)");
+        "LEPTON_PLUGIN() from <lepton/plugin.hpp>)");
   CHECK(load_error(fixture("wrong_abi")) ==
         "plugin wrong_abi.so: built for ABI 999, engine has ABI " + std::to_string(lepton::kAbiVersion) +
             "; rebuild the plugin against this Lepton SDK");
