@@ -21,7 +21,7 @@ void save_artifact(const PreparedExperiment& prepared, const Registry& registry,
   ModelCard card;
   card.model_plugin = model_plugin;
   for (const auto& r : registry.records())
-    if (r.loaded && r.kind == "model" && r.name == model_plugin) card.model_version = r.version;
+    if (r.loaded && r.kind == PluginKind::kModel && r.name == model_plugin) card.model_version = r.version;
   card.preprocess = output.preprocess;
   card.model_params = output.model_params;
   card.input_shape = prepared.data->input_shape;
