@@ -86,7 +86,7 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
       for (const auto& n : model.parameters.names()) all.push_back(n);
       std::string message = "no component takes a parameter \"" + spec.name + "\"";
       if (auto near = closest_match(spec.name, all)) message += " (did you mean \"" + *near + "\"?)";
-      message += "; the " + e.task.type + " task takes " + owners_text(task.names()) + "; model \"" + model.name +
+      message += std::string("; the ") + to_string(e.task.type) + " task takes " + owners_text(task.names()) + "; model \"" + model.name +
                  "\" takes " + owners_text(model.parameters.names());
       throw ConfigError(path, message);
     }
