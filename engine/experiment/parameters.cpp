@@ -146,6 +146,23 @@ void check_searchable(const ParamRule& rule, const ParamSpec& spec, const std::s
     check_value(rule, spec.choices[i], join_path(path, "choices") + "[" + std::to_string(i) + "]");
 }
 
+void check_options(const json& options, const ParamSchema& schema, const std::string& owner, const std::string& path) {
+  if (!options.is_object()) throw ConfigError(path, "expected an object, got " + describe_json(options));
+  for (const auto& item : options.items()) {
+    const std::string item_path = join_path(path, item.key());
+    if (const ParamRule* rule = schema.find(item.key())) {
+      check_value(*rule, item.value(), item_path);
+      continue;
+    }
+    std::string message = "unknown option for " + owner;
+    const std::vector<std::string> names = schema.names();
+    if (auto near = closest_match(item.key(), names)) message += " (did you mean \"" + *near + "\"?)";
+    std::string list;
+    for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
+    throw ConfigError(item_path, message + (list.empty() ? "; it takes no options" : "; it takes: " + list));
+  }
+}
+
 namespace {
 
 // Settings of every task: the optimizer and the schedule.

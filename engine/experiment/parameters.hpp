@@ -57,6 +57,11 @@ void check_value(const ParamRule& rule, const json& value, const std::string& pa
 /// (a float range for an integer, a range past the limits, a choice outside the accepted ones).
 void check_searchable(const ParamRule& rule, const ParamSpec& spec, const std::string& path);
 
+/// Throws ConfigError at `<path>.<key>` for a key of `options` (a JSON object) that `schema` does
+/// not declare, naming `owner` (e.g. `searcher "evolution"`) and what it takes, or for a value its
+/// rule refuses. Checks a plugin's options against its manifest before the plugin sees them.
+void check_options(const json& options, const ParamSchema& schema, const std::string& owner, const std::string& path);
+
 /// What an experiment's task does with its model: `task.type` in the experiment file.
 enum class TaskType { kTrain, kFinetune, kDistill };
 

@@ -77,6 +77,29 @@ TEST_CASE("the task type is read from its name once, at the experiment file", "[
   CHECK_THAT(error, Catch::Contains("\"finetune\""));
 }
 
+TEST_CASE("plugin options are checked against the manifest's parameters", "[experiment]") {
+  const ParamSchema schema = ParamSchema::parse(
+      json::parse(R"({"population": {"type": "int", "low": 2, "high": 100}, "greedy": {"type": "bool"}})"), "manifest");
+  const std::string owner = "searcher \"evolution\"";
+  auto error = [&](const json& options) {
+    try {
+      check_options(options, schema, owner, "search.options");
+    } catch (const lepton::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(error({{"population", 10}, {"greedy", true}}).empty());
+  CHECK(error(json::object()).empty());
+  CHECK(error({{"populaton", 10}}) ==
+        "search.options.populaton: unknown option for searcher \"evolution\" (did you mean \"population\"?); it takes: "
+        "greedy, population");
+  CHECK(error({{"population", 1}}) == "search.options.population: \"population\" takes values in [2, 100], got 1");
+  CHECK(error({{"greedy", 1}}) == "search.options.greedy: expected true or false, got number 1");
+  CHECK_THROWS_WITH(check_options({{"x", 1}}, ParamSchema(), owner, "search.options"),
+                    "search.options.x: unknown option for searcher \"evolution\"; it takes no options");
+}
+
 TEST_CASE("a parameter cannot be both fixed and searched", "[experiment]") {
   CHECK(error_of(with({{"task", {{"lr", 0.01}}}})) ==
         "search.space.lr: \"lr\" is also fixed at task.lr; a parameter is either fixed or searched, remove one");
