@@ -1,7 +1,8 @@
 # CTest (cmake -P): every plugin library in the build's plugin and pack folders exports the
 # LEPTON_PLUGIN entry `lepton_plugin_info` and no other symbol (STYLE.md: only the entry is
 # exported), as `nm -D --defined-only` reads its dynamic symbol table.
-#   -DNM=<nm> -DPLUGIN_DIR=<build/lib/lepton/plugins> -DPACK_DIR=<build/packs>
+#   -DNM=<nm> -DPLUGIN_DIR=<build/lib/lepton/plugins> [-DPACK_DIR=<build/packs>]
+# (tests/package runs it on the SDK examples built against the installed package, without PACK_DIR).
 cmake_minimum_required(VERSION 3.21)
 
 # Symbols the linker defines in every shared object; they are not the plugin's code.
@@ -9,7 +10,11 @@ set(linker_symbols _init _fini _edata _end __bss_start)
 
 set(problems "")
 set(checked 0)
-foreach(folder IN ITEMS "${PLUGIN_DIR}" "${PACK_DIR}")
+set(folders "${PLUGIN_DIR}")
+if(PACK_DIR)
+  list(APPEND folders "${PACK_DIR}")
+endif()
+foreach(folder IN LISTS folders)
   file(GLOB_RECURSE libraries "${folder}/*.so")
   if(NOT libraries)
     message(FATAL_ERROR "no plugin libraries under ${folder}; build the plugins first (cmake --build build)")
