@@ -135,7 +135,7 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
     spdlog::warn("LibTorch runs on the reference BLAS ({}): training is about 3x slower than with OpenBLAS; "
                  "install libopenblas0-serial (scripts/setup does)", blas);
   if (const auto& source = prepared.task->source)
-    spdlog::info("{} from {} ({})", experiment.task.type == "finetune" ? "fine-tuning" : "distilling", source->description, source->folder);
+    spdlog::info("{} from {} ({})", experiment.task.type == TaskType::kFinetune ? "fine-tuning" : "distilling", source->description, source->folder);
   const RunSummary summary = run_study(prepared, *store, registry, options, progress, study_name);
   const std::string stopped_by = stop_signal_name();
   remove_stop_handlers();

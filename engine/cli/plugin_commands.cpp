@@ -32,7 +32,7 @@ std::string shortened(const std::string& text, std::size_t width = 64) {
 json record_to_json(const PluginRecord& r) {
   json metrics = json::object();
   for (const auto& m : r.metrics) metrics[m.name] = {{"direction", to_string(m.direction)}, {"description", m.description}};
-  return {{"kind", r.kind},
+  return {{"kind", r.kind_name()},
           {"name", r.name},
           {"version", r.version},
           {"abi", r.abi},
@@ -126,7 +126,7 @@ int plugins_list_command(bool as_json) {
   std::cout << "\n\n";
   TextTable table({"kind", "name", "version", "origin", "status", "description", "file"});
   for (const auto& r : registry.records())
-    table.add_row({r.kind.empty() ? "?" : r.kind, r.name.empty() ? "?" : r.name, r.version.empty() ? "-" : r.version,
+    table.add_row({r.kind ? r.kind_name() : "?", r.name.empty() ? "?" : r.name, r.version.empty() ? "-" : r.version,
                    r.origin, r.loaded ? "ok" : "refused", shortened(description_of(r)), fs::path(r.file).filename().string()});
   if (table.empty()) {
     std::cout << "no plugins found" << std::endl;
@@ -187,7 +187,7 @@ int plugins_inspect_command(const std::string& file, bool as_json) {
     return compatible ? 0 : 2;
   }
   const fs::path manifest_file = fs::path(r.file).replace_extension(".plugin.json");
-  std::cout << "file         " << r.file << "\nkind         " << r.kind << "\nname         " << r.name
+  std::cout << "file         " << r.file << "\nkind         " << r.kind_name() << "\nname         " << r.name
             << "\nversion      " << r.version << "\nabi          " << r.abi << "\nfingerprint  " << r.fingerprint
             << "\nidentity     " << source << "\nmanifest     "
             << (r.manifest.is_object() ? manifest_file.string() : std::string("none")) << "\nstatus       " << status
@@ -230,7 +230,7 @@ int plugins_check_command(const std::vector<std::string>& files, const std::stri
       for (const auto& c : report.checks)
         checks.push_back({{"check", c.name}, {"status", to_string(c.status)}, {"detail", c.detail}});
       out.push_back({{"file", report.plugin.file},
-                     {"kind", report.plugin.kind},
+                     {"kind", report.plugin.kind_name()},
                      {"name", report.plugin.name},
                      {"version", report.plugin.version},
                      {"passed", report.passed()},
@@ -239,7 +239,7 @@ int plugins_check_command(const std::vector<std::string>& files, const std::stri
       continue;
     }
     const auto& p = report.plugin;
-    std::cout << (p.kind.empty() ? "plugin" : p.kind) << " " << (p.name.empty() ? "?" : p.name) << " "
+    std::cout << (p.kind ? p.kind_name() : "plugin") << " " << (p.name.empty() ? "?" : p.name) << " "
               << p.version << "  (" << p.file << ")\n";
     TextTable table({"result", "check", "detail"});
     int passed = 0;

@@ -44,7 +44,7 @@ ConformanceReport check_plugin(const std::string& file, const ConformanceOptions
   CheckList list;
   const bool loaded = list.run("loads", [&] {
     expect(record.loaded, record.error);
-    return record.kind + " \"" + record.name + "\" " + record.version + ", ABI " + std::to_string(record.abi);
+    return record.kind_name() + " \"" + record.name + "\" " + record.version + ", ABI " + std::to_string(record.abi);
   });
   if (!loaded) {
     report.checks = list.take();
@@ -61,9 +61,9 @@ ConformanceReport check_plugin(const std::string& file, const ConformanceOptions
            manifest_file + " has no \"description\"");
     std::string note = manifest_file + ": " + std::to_string(record.parameters.rules().size()) + " parameter(s)";
     for (const auto& rule : record.parameters.rules())
-      if (record.kind == "model" && rule.default_value.is_null())
+      if (record.kind == PluginKind::kModel && rule.default_value.is_null())
         throw CheckFailure(manifest_file + ": model parameter \"" + rule.name + "\" has no \"default\"");
-    if (record.kind == "metric") note += ", " + std::to_string(record.metrics.size()) + " metric(s)";
+    if (record.kind == PluginKind::kMetric) note += ", " + std::to_string(record.metrics.size()) + " metric(s)";
     return note;
   });
 
@@ -74,11 +74,16 @@ ConformanceReport check_plugin(const std::string& file, const ConformanceOptions
   report.settings.merge_patch(options.overrides);
 
   std::vector<CheckResult> kind_checks;
-  if (record.kind == "searcher") kind_checks = check_searcher(registry.searcher(record.name), report.settings);
-  if (record.kind == "model") kind_checks = check_model(registry.model(record.name), record, report.settings, options.data_dirs);
-  if (record.kind == "dataset")
-    kind_checks = check_dataset(registry.dataset(record.name), report.settings, options.data_dirs);
-  if (record.kind == "metric") kind_checks = check_metric(registry.metric(record.name), record, report.settings);
+  switch (*record.kind) {  // loaded, so known
+    case PluginKind::kSearcher: kind_checks = check_searcher(registry.searcher(record.name), report.settings); break;
+    case PluginKind::kModel:
+      kind_checks = check_model(registry.model(record.name), record, report.settings, options.data_dirs);
+      break;
+    case PluginKind::kDataset:
+      kind_checks = check_dataset(registry.dataset(record.name), report.settings, options.data_dirs);
+      break;
+    case PluginKind::kMetric: kind_checks = check_metric(registry.metric(record.name), record, report.settings); break;
+  }
   report.checks = list.take();
   report.checks.insert(report.checks.end(), kind_checks.begin(), kind_checks.end());
   return report;

@@ -99,7 +99,7 @@ ModelSource parse_model_source(const ConfigObject& task, const std::string& key)
 // "balanced", "none", or explicit weights: {"class name": weight, ...} or [weight per class].
 void check_class_weight(const json& value, const std::string& path) {
   if (value.is_string() || !(value.is_object() || value.is_array()))
-    return check_value(*task_schema("train").find("class_weight"), value, path);
+    return check_value(*task_schema(TaskType::kTrain).find("class_weight"), value, path);
   if (value.empty()) throw ConfigError(path, "expected at least one class weight");
   const bool by_name = value.is_object();
   std::size_t i = 0;
@@ -113,11 +113,12 @@ void check_class_weight(const json& value, const std::string& path) {
 TaskSection parse_task(const ConfigObject& root, bool plugin_metrics) {
   ConfigObject cfg = root.object("task");
   TaskSection out;
-  out.type = cfg.one_of("type", task_types(), std::string("train"));
-  const char* source_key = out.type == "finetune" ? "source" : out.type == "distill" ? "teacher" : nullptr;
+  // The one place the task type is read from text: one_of refuses any other name, listing these.
+  out.type = *parse_task_type(cfg.one_of("type", task_type_names(), std::string(to_string(TaskType::kTrain))));
+  const char* source_key = out.type == TaskType::kFinetune ? "source" : out.type == TaskType::kDistill ? "teacher" : nullptr;
   if (source_key) {
     if (!cfg.has(source_key))
-      throw ConfigError(cfg.path_of(source_key), std::string("a ") + out.type + " task needs a \"" + source_key +
+      throw ConfigError(cfg.path_of(source_key), std::string("a ") + to_string(out.type) + " task needs a \"" + source_key +
                                                      "\": a saved model's folder or {\"study\": NAME, \"trial\": \"best\"}");
     out.source = parse_model_source(cfg, source_key);
   }
@@ -213,7 +214,7 @@ Experiment parse_experiment(const json& document, std::vector<std::string> data_
   if (root.has("model") && has_model_choices(root.raw("model"))) {
     e.model_choices = parse_model_choices(root.raw("model"), root.path_of("model"));
     e.model = {e.model_choices.front().plugin, e.model_choices.front().config, "model"};
-  } else if (e.task.type == "finetune" && !root.has("model")) {
+  } else if (e.task.type == TaskType::kFinetune && !root.has("model")) {
     // A fine-tuned network is the source's: its model section is optional (it may change dropout, say).
     e.model.path = "model";
   } else {

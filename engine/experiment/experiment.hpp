@@ -2,6 +2,7 @@
 #pragma once
 
 #include "experiment/model_choices.hpp"
+#include "experiment/parameters.hpp"
 #include "metrics/objective.hpp"
 #include "experiment/execution.hpp"
 #include "data/folds.hpp"
@@ -37,7 +38,7 @@ struct ModelSource {
 
 /// The `task` section.
 struct TaskSection {
-  std::string type = "train";      ///< "train", "finetune" or "distill"
+  TaskType type = TaskType::kTrain;
   json settings = json::object();  ///< fixed trainer settings (epochs, batch_size, optimizer, lr, class_weight, ...)
   /// One per objective. Names that are not built-in metrics must be declared by a metric plugin of
   /// the experiment's `metrics`; prepare_experiment() checks them.

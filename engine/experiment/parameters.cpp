@@ -146,6 +146,23 @@ void check_searchable(const ParamRule& rule, const ParamSpec& spec, const std::s
     check_value(rule, spec.choices[i], join_path(path, "choices") + "[" + std::to_string(i) + "]");
 }
 
+void check_options(const json& options, const ParamSchema& schema, const std::string& owner, const std::string& path) {
+  if (!options.is_object()) throw ConfigError(path, "expected an object, got " + describe_json(options));
+  for (const auto& item : options.items()) {
+    const std::string item_path = join_path(path, item.key());
+    if (const ParamRule* rule = schema.find(item.key())) {
+      check_value(*rule, item.value(), item_path);
+      continue;
+    }
+    std::string message = "unknown option for " + owner;
+    const std::vector<std::string> names = schema.names();
+    if (auto near = closest_match(item.key(), names)) message += " (did you mean \"" + *near + "\"?)";
+    std::string list;
+    for (const auto& name : names) list += (list.empty() ? "" : ", ") + name;
+    throw ConfigError(item_path, message + (list.empty() ? "; it takes no options" : "; it takes: " + list));
+  }
+}
+
 namespace {
 
 // Settings of every task: the optimizer and the schedule.
@@ -208,26 +225,44 @@ ParamSchema schema_of(std::initializer_list<const char*> parts) {
 
 }  // namespace
 
-const std::vector<std::string>& task_types() {
-  static const std::vector<std::string> types{"train", "finetune", "distill"};
-  return types;
+const char* to_string(TaskType type) {
+  switch (type) {
+    case TaskType::kTrain: return "train";
+    case TaskType::kFinetune: return "finetune";
+    case TaskType::kDistill: return "distill";
+  }
+  return "unknown";
 }
 
-const ParamSchema& task_schema(const std::string& task_type) {
+const std::vector<std::string>& task_type_names() {
+  static const std::vector<std::string> names{to_string(TaskType::kTrain), to_string(TaskType::kFinetune),
+                                              to_string(TaskType::kDistill)};
+  return names;
+}
+
+std::optional<TaskType> parse_task_type(const std::string& name) {
+  for (const TaskType type : {TaskType::kTrain, TaskType::kFinetune, TaskType::kDistill})
+    if (name == to_string(type)) return type;
+  return std::nullopt;
+}
+
+const ParamSchema& task_schema(TaskType type) {
   static const ParamSchema train = schema_of({kTrainSettings});
   static const ParamSchema finetune = schema_of({kTrainSettings, kFinetuneSettings});
   static const ParamSchema distill = schema_of({kTrainSettings, kDistillSettings});
-  if (task_type == "train") return train;
-  if (task_type == "finetune") return finetune;
-  if (task_type == "distill") return distill;
-  throw std::invalid_argument("no settings known for task type \"" + task_type + "\"");
+  switch (type) {
+    case TaskType::kTrain: return train;
+    case TaskType::kFinetune: return finetune;
+    case TaskType::kDistill: return distill;
+  }
+  throw std::invalid_argument("no settings known for task type " + std::to_string(static_cast<int>(type)));
 }
 
-const json& task_setting(const std::string& task_type, const json& settings, const std::string& name) {
+const json& task_setting(TaskType type, const json& settings, const std::string& name) {
   const auto it = settings.find(name);
   if (it != settings.end()) return *it;
-  const ParamRule* rule = task_schema(task_type).find(name);
-  if (!rule) throw std::invalid_argument("the " + task_type + " task has no setting \"" + name + "\"");
+  const ParamRule* rule = task_schema(type).find(name);
+  if (!rule) throw std::invalid_argument(std::string("the ") + to_string(type) + " task has no setting \"" + name + "\"");
   return rule->default_value;
 }
 

@@ -57,15 +57,30 @@ void check_value(const ParamRule& rule, const json& value, const std::string& pa
 /// (a float range for an integer, a range past the limits, a choice outside the accepted ones).
 void check_searchable(const ParamRule& rule, const ParamSpec& spec, const std::string& path);
 
-/// The task types: "train", "finetune", "distill".
-const std::vector<std::string>& task_types();
+/// Throws ConfigError at `<path>.<key>` for a key of `options` (a JSON object) that `schema` does
+/// not declare, naming `owner` (e.g. `searcher "evolution"`) and what it takes, or for a value its
+/// rule refuses. Checks a plugin's options against its manifest before the plugin sees them.
+void check_options(const json& options, const ParamSchema& schema, const std::string& owner, const std::string& path);
+
+/// What an experiment's task does with its model: `task.type` in the experiment file.
+enum class TaskType { kTrain, kFinetune, kDistill };
+
+/// "train", "finetune" or "distill".
+const char* to_string(TaskType type);
+
+/// The names `task.type` accepts, in the order the documentation gives them.
+const std::vector<std::string>& task_type_names();
+
+/// The task type named `name`; nothing for any other text. The experiment parser reads `task.type`
+/// with it once; everything after compares TaskType values.
+std::optional<TaskType> parse_task_type(const std::string& name);
 
 /// The settings of a task type: every task takes epochs, batch_size, optimizer, lr, weight_decay,
 /// momentum and warmup_epochs; "finetune" adds freeze_layers, backbone_lr_scale, head_epochs and
 /// head; "distill" adds temperature, alpha, feature_weight, teacher_layer and student_layer.
-const ParamSchema& task_schema(const std::string& task_type);
+const ParamSchema& task_schema(TaskType type);
 
 /// The value of task setting `name` in `settings` (fixed and searched values), else its default.
-const json& task_setting(const std::string& task_type, const json& settings, const std::string& name);
+const json& task_setting(TaskType type, const json& settings, const std::string& name);
 
 }  // namespace lepton::engine

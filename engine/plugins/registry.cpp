@@ -180,19 +180,19 @@ std::string dlopen_error(const std::string& file) {
 
 // The checks of a record against its manifest, from the stamp or from the loaded library.
 std::string manifest_problem(const PluginRecord& record, const std::string& label) {
-  if (record.kind == "metric" && record.metrics.empty())
+  if (record.kind == PluginKind::kMetric && record.metrics.empty())
     return label + ": a metric plugin's manifest must declare its metrics, e.g. \"metrics\": "
                    "{\"sensitivity\": {\"direction\": \"maximize\"}} in " +
            fs::path(record.file).replace_extension(".plugin.json").filename().string();
   if (!record.manifest.is_object()) return "";
-  for (const char* key : {"name", "kind", "version"}) {
-    const std::string expected = key == std::string("name") ? record.name
-                                 : key == std::string("kind") ? record.kind
-                                                              : record.version;
-    const json value = record.manifest.value(key, json());
-    if (value != expected)
-      return label + ": its manifest says " + key + " " + value.dump() + ", the library says \"" + expected + "\"";
-  }
+  const auto says = [&](const char* key, const std::string& library_says) {
+    return label + ": its manifest says " + key + " " + record.manifest.value(key, json()).dump() +
+           ", the library says \"" + library_says + "\"";
+  };
+  if (record.manifest.value("name", json()) != record.name) return says("name", record.name);
+  const json kind = record.manifest.value("kind", json());
+  if (!kind.is_string() || parse_plugin_kind(kind.get<std::string>()) != record.kind) return says("kind", record.kind_name());
+  if (record.manifest.value("version", json()) != record.version) return says("version", record.version);
   // Stamped by lepton_add_plugin(); a manifest copied from another build would mislead `inspect`.
   if (record.manifest.contains("abi") && record.manifest["abi"] != record.abi)
     return label + ": its manifest says abi " + record.manifest["abi"].dump() + ", the library says " +
@@ -238,6 +238,8 @@ PluginRecord Registry::describe(const std::string& file, const std::string& orig
       record.error = abi_mismatch(label, stamp->abi);
     } else if (stamp->fingerprint != engine_build_fingerprint()) {
       record.error = fingerprint_mismatch(label, stamp->fingerprint);
+    } else if (!stamp->kind) {
+      record.error = label + ": its build stamp names a plugin kind this engine does not know";
     } else {
       record.error = manifest_problem(record, label);
     }
@@ -264,7 +266,7 @@ const PluginRecord& Registry::load_file(const std::string& file, const std::stri
   }
   if (!library->has("lepton_plugin_info")) {
     return refuse(label + ": no entry point lepton_plugin_info; it is not a Lepton plugin "
-                          "(declare one with LEPTON_PLUGIN(kind, name, version) from <lepton/plugin.hpp>)");
+                          "(declare one with LEPTON_PLUGIN() from <lepton/plugin.hpp>)");
   }
   const auto& entry_point = library->get_alias<PluginInfoFunction>("lepton_plugin_info");
   const PluginInfo* info = entry_point();
@@ -278,24 +280,25 @@ const PluginRecord& Registry::load_file(const std::string& file, const std::stri
   }
   record.fingerprint = info->build_fingerprint ? info->build_fingerprint : "";
   if (record.fingerprint != engine_build_fingerprint()) return refuse(fingerprint_mismatch(label, record.fingerprint));
-  const auto kind = static_cast<PluginKind>(info->kind);
-  if (std::string(to_string(kind)) == "unknown")
-    return refuse(label + ": unknown plugin kind " + std::to_string(info->kind));
-  record.kind = to_string(kind);
+  const auto known = std::find_if(std::begin(kPluginKinds), std::end(kPluginKinds),
+                                  [&](PluginKind k) { return static_cast<std::uint32_t>(k) == info->kind; });
+  if (known == std::end(kPluginKinds)) return refuse(label + ": unknown plugin kind " + std::to_string(info->kind));
+  const PluginKind kind = *known;
+  record.kind = kind;
   record.name = info->name ? info->name : "";
   record.version = info->version ? info->version : "";
   if (record.name.empty()) return refuse(label + ": the plugin has no name");
   if (const std::string problem = manifest_problem(record, label); !problem.empty()) return refuse(problem);
 
   if (const Entry* existing = find(kind, record.name)) {
-    return refuse(label + ": " + record.kind + " \"" + record.name + "\" is already provided by " + existing->file +
+    return refuse(label + ": " + record.kind_name() + " \"" + record.name + "\" is already provided by " + existing->file +
                   "; rename one of them");
   }
   Collector collector(kind);
   if (const char* failure = info->register_plugin ? info->register_plugin(&collector) : "no registration function")
     return refuse(label + ": registration failed: " + failure);
   if (!collector.complete())
-    return refuse(label + ": registration added no " + record.kind + "; call registrar.add_" + record.kind + "()");
+    return refuse(label + ": registration added no " + record.kind_name() + "; call registrar.add_" + record.kind_name() + "()");
   collector.entry.file = record.file;
   entries_[{kind, record.name}] = std::make_unique<Entry>(std::move(collector.entry));
   record.loaded = true;
@@ -309,10 +312,10 @@ const Registry::Entry* Registry::find(PluginKind kind, const std::string& name) 
 
 const PluginRecord& Registry::require(PluginKind kind, const std::string& name, const std::string& path) const {
   for (const auto& record : records_)
-    if (record.loaded && record.kind == to_string(kind) && record.name == name) return record;
+    if (record.loaded && record.kind == kind && record.name == name) return record;
   std::vector<std::string> available;
   for (const auto& record : records_)
-    if (record.loaded && record.kind == to_string(kind)) available.push_back(record.name);
+    if (record.loaded && record.kind == kind) available.push_back(record.name);
   std::string message = std::string("unknown ") + to_string(kind) + " plugin \"" + name + "\"";
   for (const auto& record : records_)
     if (!record.loaded && record.name == name) message += " (a library by that name was refused: " + record.error + ")";

@@ -18,7 +18,7 @@ namespace lepton::engine {
 /// What the registry knows of one library it tried to load.
 struct PluginRecord {
   std::string file;          ///< the library's path
-  std::string kind;          ///< "searcher", "model", "dataset", "metric"; empty when unknown
+  std::optional<PluginKind> kind;  ///< nothing when unknown
   std::string name;          ///< registered name; empty when unknown
   std::string version;
   std::string fingerprint;
@@ -31,6 +31,9 @@ struct PluginRecord {
   json manifest;             ///< <file stem>.plugin.json beside the library, or null
   ParamSchema parameters;    ///< the manifest's "parameters"
   std::vector<DeclaredMetric> metrics;  ///< metric plugins: the manifest's "metrics"
+
+  /// The kind as text ("searcher", ...), or "" when unknown.
+  std::string kind_name() const { return kind ? to_string(*kind) : ""; }
 };
 
 /// A domain pack: a folder of plugins, experiments and data with a `pack.json` manifest.

@@ -11,6 +11,12 @@
 
 namespace lepton::engine {
 
+std::optional<PluginKind> parse_plugin_kind(const std::string& text) {
+  for (const PluginKind kind : kPluginKinds)
+    if (text == to_string(kind)) return kind;
+  return std::nullopt;
+}
+
 std::optional<PluginStamp> parse_stamp(const std::string& text) {
   const std::string prefix = LEPTON_STAMP_PREFIX;
   if (text.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
@@ -33,7 +39,7 @@ std::optional<PluginStamp> parse_stamp(const std::string& text) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
-  stamp.kind = fields["kind"];
+  stamp.kind = parse_plugin_kind(fields["kind"]);
   stamp.name = fields["name"];
   stamp.version = fields["version"];
   stamp.fingerprint = fields["fingerprint"];

@@ -20,7 +20,7 @@ struct Family {
   std::string space_path;       // where its searched parameters are written
 };
 
-bool model_owns(const std::string& name, const std::string& task_type) {
+bool model_owns(const std::string& name, TaskType task_type) {
   return !task_schema(task_type).find(name) && !preprocess_schema().find(name);
 }
 
@@ -33,7 +33,7 @@ json first_value(const ParamSpec& spec) {
 
 // The model's fixed values and searched categoricals in `space`; searched preprocessing settings
 // at their first value, for the input shape.
-void collect(const SearchSpace& space, const std::string& task_type, Family& f) {
+void collect(const SearchSpace& space, TaskType task_type, Family& f) {
   for (const auto& spec : space.params()) {
     if (preprocess_schema().find(spec.name)) {
       f.preprocess[spec.name] = first_value(spec);
@@ -78,7 +78,7 @@ void check_family(const Model& model, const Family& f, const DataSplits& data, c
 }  // namespace
 
 void check_model_before_trials(const Experiment& e, const Registry& registry, const DataSplits& data) {
-  if (e.task.type == "finetune") return;  // the source's model, checked when it was loaded
+  if (e.task.type == TaskType::kFinetune) return;  // the source's model, checked when it was loaded
   std::vector<Family> families;
   if (e.model_choices.empty()) {
     Family f{e.model.plugin, e.model.config, e.preprocess, {}, e.model.path, "search.space"};

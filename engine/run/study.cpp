@@ -67,7 +67,10 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
   auto resources = open_task(e, registry);  // a fine-tuning source or a teacher: read before anything else
   const PluginRecord& dataset = registry.require(PluginKind::kDataset, e.dataset.plugin, e.dataset.path + ".plugin");
   const PluginRecord& model = registry.require(PluginKind::kModel, task_model_plugin(e, *resources), e.model.path + ".plugin");
-  registry.require(PluginKind::kSearcher, e.search.searcher, "search.searcher");
+  const PluginRecord& searcher = registry.require(PluginKind::kSearcher, e.search.searcher, "search.searcher");
+  // Against the manifest first, so a typo is named the same way for every searcher that declares its options.
+  if (searcher.manifest.is_object() && searcher.manifest.contains("parameters"))
+    check_options(e.search.options, searcher.parameters, "searcher \"" + searcher.name + "\"", "search.options");
 
   // Every searched parameter has an owner that accepts its range; fixed model values are checked too.
   const ParamSchema& task = task_schema(e.task.type);
@@ -86,7 +89,7 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
       for (const auto& n : model.parameters.names()) all.push_back(n);
       std::string message = "no component takes a parameter \"" + spec.name + "\"";
       if (auto near = closest_match(spec.name, all)) message += " (did you mean \"" + *near + "\"?)";
-      message += "; the " + e.task.type + " task takes " + owners_text(task.names()) + "; model \"" + model.name +
+      message += std::string("; the ") + to_string(e.task.type) + " task takes " + owners_text(task.names()) + "; model \"" + model.name +
                  "\" takes " + owners_text(model.parameters.names());
       throw ConfigError(path, message);
     }

@@ -19,7 +19,7 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 }  // namespace
 
-TrainSettings TrainSettings::read(const json& given, const std::string& task_type) {
+TrainSettings TrainSettings::read(const json& given, TaskType task_type) {
   auto value = [&](const std::string& name) { return task_setting(task_type, given, name); };
   TrainSettings s;
   s.epochs = value("epochs").get<int>();

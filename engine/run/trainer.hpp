@@ -1,6 +1,7 @@
 // The training loop every task shares: one network, its train and valid rows, epoch by epoch.
 #pragma once
 
+#include "experiment/parameters.hpp"
 #include "run/optimizer.hpp"
 
 #include <lepton/config.hpp>
@@ -38,7 +39,7 @@ struct TrainSettings {
   at::Tensor class_weight;   ///< {classes} loss weight per class (`class_weight`, needs the data); undefined: none
 
   /// Reads the settings of `task_type` (see task_schema) from fixed and searched values.
-  static TrainSettings read(const json& settings, const std::string& task_type);
+  static TrainSettings read(const json& settings, TaskType task_type);
 };
 
 /// One training step's samples: rows [begin, end) of the epoch's order. With mixup, `x` holds the

@@ -21,14 +21,14 @@ void save_artifact(const PreparedExperiment& prepared, const Registry& registry,
   ModelCard card;
   card.model_plugin = model_plugin;
   for (const auto& r : registry.records())
-    if (r.loaded && r.kind == "model" && r.name == model_plugin) card.model_version = r.version;
+    if (r.loaded && r.kind == PluginKind::kModel && r.name == model_plugin) card.model_version = r.version;
   card.preprocess = output.preprocess;
   card.model_params = output.model_params;
   card.input_shape = prepared.data->input_shape;
   card.class_names = prepared.data->class_names;
   card.feature_names = prepared.data->feature_names;
   // A fine-tuned model's files were named relative to its source's folders.
-  if (task.source && e.task.type == "finetune") card.search_dirs = task.source->card.search_dirs;
+  if (task.source && e.task.type == TaskType::kFinetune) card.search_dirs = task.source->card.search_dirs;
   card.search_dirs.insert(card.search_dirs.end(), e.data_dirs.begin(), e.data_dirs.end());
   card.dataset_plugin = prepared.dataset_plugin;
   card.dataset_config = e.dataset.config;
@@ -37,7 +37,7 @@ void save_artifact(const PreparedExperiment& prepared, const Registry& registry,
   if (!e.subset.classes.empty()) card.subset_classes = task.subset_classes;
   json metrics = json::object();
   for (const auto& [name, value] : result.metrics) metrics[name] = value;
-  card.provenance = {{"experiment", e.name}, {"task", e.task.type}, {"trial", trial.number},
+  card.provenance = {{"experiment", e.name}, {"task", to_string(e.task.type)}, {"trial", trial.number},
                      {"params", trial.params}, {"metrics", metrics}};
   const std::string folder = (std::filesystem::path(prepared.artifact_dir) / ("trial-" + std::to_string(trial.number))).string();
   try {

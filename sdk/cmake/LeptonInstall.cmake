@@ -1,6 +1,7 @@
 # `cmake --install`: the SDK headers, liblepton_sdk and liblepton_engine, the `lepton` CLI, the
 # first-party plugins and packs (installed where they are built), the data sets, and the CMake
-# package (LeptonConfig.cmake, LeptonConfigVersion.cmake, LeptonTargets.cmake, LeptonPlugin.cmake).
+# package (LeptonConfig.cmake, LeptonConfigVersion.cmake, LeptonTargets.cmake, LeptonPlugin.cmake and its
+# linker version script LeptonPlugin.map).
 include(CMakePackageConfigHelpers)
 
 set(LEPTON_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/Lepton")
@@ -26,5 +27,6 @@ configure_package_config_file("${CMAKE_CURRENT_LIST_DIR}/LeptonConfig.cmake.in"
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/cmake/LeptonConfigVersion.cmake"
   COMPATIBILITY SameMinorVersion)
 install(FILES "${PROJECT_BINARY_DIR}/cmake/LeptonConfig.cmake" "${PROJECT_BINARY_DIR}/cmake/LeptonConfigVersion.cmake"
-              "${CMAKE_CURRENT_LIST_DIR}/LeptonPlugin.cmake" "${CMAKE_CURRENT_LIST_DIR}/LeptonStampManifest.cmake"
+              "${CMAKE_CURRENT_LIST_DIR}/LeptonPlugin.cmake" "${CMAKE_CURRENT_LIST_DIR}/LeptonPlugin.map"
+              "${CMAKE_CURRENT_LIST_DIR}/LeptonStampManifest.cmake"
         DESTINATION "${LEPTON_CMAKE_INSTALL_DIR}")

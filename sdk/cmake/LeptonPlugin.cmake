@@ -1,16 +1,22 @@
 # lepton_add_plugin() and lepton_add_pack(): everything a plugin's or a pack's CMakeLists needs, for
 # first-party and third-party plugins alike.
 #
-#   lepton_add_plugin(<name> KIND <searcher|model|dataset|metric> SOURCES <files...>
-#                     [MANIFEST <file>] [LIBRARIES <targets...>] [OUTPUT_DIRECTORY <dir>] [PACK <pack>])
+#   lepton_add_plugin(<name> SOURCES <files...> [MANIFEST <file>] [LIBRARIES <targets...>]
+#                     [OUTPUT_DIRECTORY <dir>] [PACK <pack>] [KIND <searcher|model|dataset|metric>])
 #
-# Builds <name>.so (a MODULE library, hidden visibility, only the LEPTON_PLUGIN entry exported) and
-# writes its manifest (default: <name>.plugin.json beside the CMakeLists) next to it, stamped with
-# the ABI version and build fingerprint read from the built library, so that `lepton plugins
-# inspect` and the loader can judge it without running it. The folder is then ready for
-# LEPTON_PLUGIN_PATH. The output folder is OUTPUT_DIRECTORY, else the folder of PACK (see
-# lepton_add_pack), else LEPTON_PLUGIN_OUTPUT_DIRECTORY, else <build>/plugins. When
-# LEPTON_PLUGIN_INSTALL_DIR is set, `cmake --install` puts the plugin and its manifest there.
+# The manifest (default: <name>.plugin.json beside the CMakeLists) states the plugin's identity once:
+# its "name", "kind" and "version" become the compile definitions LEPTON_MANIFEST_NAME, _KIND and
+# _VERSION, which `LEPTON_PLUGIN() { ... }` writes into the entry and the build stamp (a
+# LEPTON_PLUGIN(kind, name, version) that disagrees with them does not compile). <name> names the
+# target and the file, <name>.so. KIND is optional; when given it must match the manifest's.
+#
+# Builds <name>.so (a MODULE library, hidden visibility, and the linker version script
+# LeptonPlugin.map, so that the LEPTON_PLUGIN entry is its only exported symbol) and writes its
+# manifest next to it, stamped with the ABI version and build fingerprint read from the built
+# library, so that `lepton plugins inspect` and the loader can judge it without running it. The
+# folder is then ready for LEPTON_PLUGIN_PATH. The output folder is OUTPUT_DIRECTORY, else the
+# folder of PACK (see lepton_add_pack), else LEPTON_PLUGIN_OUTPUT_DIRECTORY, else <build>/plugins.
+# When LEPTON_PLUGIN_INSTALL_DIR is set, `cmake --install` puts the plugin and its manifest there.
 #
 #   lepton_add_pack(<name> [MANIFEST <pack.json>] [EXPERIMENTS <files...>] [DATA <files...>]
 #                   [FILES <files...>] [OUTPUT_DIRECTORY <dir>])
@@ -49,20 +55,33 @@ function(lepton_add_plugin name)
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "lepton_add_plugin(${name}): unexpected arguments: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
-  if(NOT ARG_KIND MATCHES "^(searcher|model|dataset|metric)$")
-    message(FATAL_ERROR "lepton_add_plugin(${name}): KIND must be searcher, model, dataset or metric, got '${ARG_KIND}'")
-  endif()
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "lepton_add_plugin(${name}): SOURCES is required")
   endif()
   _lepton_read_manifest("lepton_add_plugin(${name})" "${ARG_MANIFEST}" "${name}.plugin.json" ARG_MANIFEST manifest_text)
-  string(JSON manifest_kind ERROR_VARIABLE manifest_error GET "${manifest_text}" kind)
-  if(manifest_error)
-    message(FATAL_ERROR "lepton_add_plugin(${name}): ${ARG_MANIFEST}: ${manifest_error}")
+  # The manifest states the plugin's identity; LEPTON_PLUGIN() reads it from these definitions.
+  foreach(key IN ITEMS name kind version)
+    string(JSON manifest_${key} ERROR_VARIABLE manifest_error GET "${manifest_text}" ${key})
+    if(manifest_error)
+      message(FATAL_ERROR "lepton_add_plugin(${name}): ${ARG_MANIFEST} needs a \"${key}\": ${manifest_error}")
+    endif()
+  endforeach()
+  if(NOT manifest_kind MATCHES "^(searcher|model|dataset|metric)$")
+    message(FATAL_ERROR "lepton_add_plugin(${name}): ${ARG_MANIFEST}: kind must be searcher, model, dataset or metric, "
+                        "got '${manifest_kind}'")
   endif()
-  if(NOT manifest_kind STREQUAL ARG_KIND)
+  # Both end up in a C string literal and in the build stamp, whose fields end at '|'.
+  if(NOT manifest_name MATCHES "^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
+    message(FATAL_ERROR "lepton_add_plugin(${name}): ${ARG_MANIFEST}: name '${manifest_name}' may hold only "
+                        "letters, digits and _ . + -")
+  endif()
+  if(NOT manifest_version MATCHES "^[A-Za-z0-9_.+-]+$")
+    message(FATAL_ERROR "lepton_add_plugin(${name}): ${ARG_MANIFEST}: version '${manifest_version}' may hold only "
+                        "letters, digits and _ . + -")
+  endif()
+  if(ARG_KIND AND NOT ARG_KIND STREQUAL manifest_kind)
     message(FATAL_ERROR "lepton_add_plugin(${name}): ${ARG_MANIFEST} says kind '${manifest_kind}', "
-                        "but KIND is '${ARG_KIND}'")
+                        "but KIND is '${ARG_KIND}'; drop KIND, the manifest says it")
   endif()
   set(output_dir "${ARG_OUTPUT_DIRECTORY}")
   set(install_dir "${LEPTON_PLUGIN_INSTALL_DIR}")
@@ -88,10 +107,16 @@ function(lepton_add_plugin name)
     LIBRARY_OUTPUT_DIRECTORY "${output_dir}"
     CXX_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON
-    LEPTON_PLUGIN_KIND "${ARG_KIND}"
+    LEPTON_PLUGIN_KIND "${manifest_kind}"
     LEPTON_PLUGIN_MANIFEST "${ARG_MANIFEST}")
+  target_compile_definitions(${name} PRIVATE LEPTON_MANIFEST_KIND=${manifest_kind}
+    LEPTON_MANIFEST_NAME="${manifest_name}" LEPTON_MANIFEST_VERSION="${manifest_version}")
   # Fail at link time, not at load time, when a symbol is missing.
   target_link_options(${name} PRIVATE "LINKER:--no-undefined")
+  # Export the entry alone: hidden visibility does not cover the std:: and torch:: templates a
+  # plugin instantiates (their namespaces are declared with default visibility).
+  target_link_options(${name} PRIVATE "LINKER:--version-script=${_LEPTON_CMAKE_DIR}/LeptonPlugin.map")
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${_LEPTON_CMAKE_DIR}/LeptonPlugin.map")
   add_custom_command(TARGET ${name} POST_BUILD
     COMMAND "${CMAKE_COMMAND}" -DLIBRARY=$<TARGET_FILE:${name}> -DMANIFEST=${ARG_MANIFEST}
             -DOUTPUT=${output_dir}/${name}.plugin.json -P "${_LEPTON_CMAKE_DIR}/LeptonStampManifest.cmake"

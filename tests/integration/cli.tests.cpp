@@ -53,7 +53,16 @@ TEST_CASE("a bad experiment exits 2 with the JSON path and writes no store", "[c
       {{{"dataset", {{"label", "diagnosis"}}}}, "dataset.label: no column \"diagnosis\""},
       {{{"dataset", {{"split", {{"valid", 0.0}}}}}}, "dataset.split.valid: the search scores trials on the valid split"},
       {{{"dataset", {{"standardise", true}}}}, "dataset.standardise: unknown key (did you mean \"standardize\"?)"},
-      {{{"search", {{"options", {{"n_startup", 5}}}}}}, "search.options.n_startup: unknown key"},
+      // search.options against the searcher's manifest, before the searcher sees them.
+      {{{"search", {{"options", {{"n_startup", 5}}}}}},
+       "search.options.n_startup: unknown option for searcher \"random\"; it takes no options"},
+      {{{"search", {{"searcher", "evolution"}, {"options", {{"populaton", 10}}}}}},
+       "search.options.populaton: unknown option for searcher \"evolution\" (did you mean \"population\"?); it takes: "
+       "mutation_rate, mutation_scale, population, tournament"},
+      {{{"search", {{"searcher", "evolution"}, {"options", {{"population", 1}}}}}},
+       "search.options.population: \"population\" takes values in [2, 1000000], got 1"},
+      {{{"search", {{"searcher", "tpe"}, {"options", {{"multivariate", "yes"}}}}}},
+       "search.options.multivariate: expected true or false, got string \"yes\""},
   };
   for (const auto& c : cases) {
     json experiment = lepton::test::small_experiment("bad", 2, 1);

@@ -8,6 +8,6 @@ struct Foreign final : lepton::Searcher {
 };
 }  // namespace
 
-LEPTON_PLUGIN(searcher, FOREIGN_NAME, "1.0.0") {
+LEPTON_PLUGIN() {  // foreign_abi or foreign_fingerprint, from the manifest the test writes
   registrar.add_searcher([](const lepton::SearcherSetup&) { return std::make_unique<Foreign>(); });
 }

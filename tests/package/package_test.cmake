@@ -29,7 +29,7 @@ endfunction()
 message(STATUS "installing ${BUILD_DIR} to ${prefix}")
 run(0 "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${prefix}")
 foreach(file include/lepton/lepton.hpp include/lepton/engine/run/study.hpp lib/cmake/Lepton/LeptonConfig.cmake
-             lib/cmake/Lepton/LeptonConfigVersion.cmake lib/lepton/plugins/mlp.so lib/lepton/plugins/mlp.plugin.json
+             lib/cmake/Lepton/LeptonConfigVersion.cmake lib/cmake/Lepton/LeptonPlugin.map lib/lepton/plugins/mlp.so lib/lepton/plugins/mlp.plugin.json
              lib/lepton/packs/medical/pack.json lib/lepton/packs/medical/data/breast_cancer.csv share/lepton/data/iris.csv)
   if(NOT EXISTS "${prefix}/${file}")
     message(FATAL_ERROR "the installation lacks ${file}")
@@ -45,6 +45,10 @@ endif()
 run(0 "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/package" -B "${WORK_DIR}/build" -G "${GENERATOR}"
     -DCMAKE_BUILD_TYPE=Release "-DCMAKE_PREFIX_PATH=${prefix}" "-DLEPTON_EXAMPLES_DIR=${SOURCE_DIR}/sdk/examples" ${launcher})
 run(0 "${CMAKE_COMMAND}" --build "${WORK_DIR}/build" --parallel 2)
+
+message(STATUS "the examples export lepton_plugin_info alone, through the installed linker version script")
+find_program(nm nm REQUIRED)
+run(0 "${CMAKE_COMMAND}" "-DNM=${nm}" "-DPLUGIN_DIR=${WORK_DIR}/build/plugins" -P "${SOURCE_DIR}/tests/abi/plugin_exports.cmake")
 
 message(STATUS "the conformance kit on the examples and on the installed plugins")
 run(0 "${lepton}" plugins check "${WORK_DIR}/build/plugins")

@@ -31,7 +31,7 @@ TEST_CASE("a valid experiment parses into its sections", "[experiment]") {
   CHECK(e.dataset.plugin == "csv");
   CHECK_FALSE(e.dataset.config.contains("plugin"));
   CHECK(e.model.plugin == "mlp");
-  CHECK(e.task.type == "train");
+  CHECK(e.task.type == TaskType::kTrain);
   CHECK(e.task.settings["epochs"] == 2);
   REQUIRE(e.task.objectives.size() == 1);
   CHECK(e.task.objectives[0].metric == "val_accuracy");
@@ -65,6 +65,39 @@ TEST_CASE("experiment errors name the JSON path", "[experiment]") {
         "or postgresql://user@host:port/database");
   CHECK(error_of(with({{"search", {{"space", {{"lr", {{"low", 1.0}}}}}}}})) ==
         "search.space.lr.low: low (1) is greater than high (0.03)");
+}
+
+TEST_CASE("the task type is read from its name once, at the experiment file", "[experiment]") {
+  for (const TaskType type : {TaskType::kTrain, TaskType::kFinetune, TaskType::kDistill})
+    CHECK(parse_task_type(to_string(type)) == type);
+  CHECK_FALSE(parse_task_type("fine-tune"));
+  CHECK(task_type_names() == std::vector<std::string>{"train", "finetune", "distill"});
+  const std::string error = error_of(with({{"task", {{"type", "fine-tune"}}}}));
+  CHECK(error.rfind("task.type: ", 0) == 0);
+  CHECK_THAT(error, Catch::Contains("\"finetune\""));
+}
+
+TEST_CASE("plugin options are checked against the manifest's parameters", "[experiment]") {
+  const ParamSchema schema = ParamSchema::parse(
+      json::parse(R"({"population": {"type": "int", "low": 2, "high": 100}, "greedy": {"type": "bool"}})"), "manifest");
+  const std::string owner = "searcher \"evolution\"";
+  auto error = [&](const json& options) {
+    try {
+      check_options(options, schema, owner, "search.options");
+    } catch (const lepton::ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(error({{"population", 10}, {"greedy", true}}).empty());
+  CHECK(error(json::object()).empty());
+  CHECK(error({{"populaton", 10}}) ==
+        "search.options.populaton: unknown option for searcher \"evolution\" (did you mean \"population\"?); it takes: "
+        "greedy, population");
+  CHECK(error({{"population", 1}}) == "search.options.population: \"population\" takes values in [2, 100], got 1");
+  CHECK(error({{"greedy", 1}}) == "search.options.greedy: expected true or false, got number 1");
+  CHECK_THROWS_WITH(check_options({{"x", 1}}, ParamSchema(), owner, "search.options"),
+                    "search.options.x: unknown option for searcher \"evolution\"; it takes no options");
 }
 
 TEST_CASE("a parameter cannot be both fixed and searched", "[experiment]") {
@@ -109,7 +142,7 @@ TEST_CASE("finetune and distill tasks name where they start from; the sections t
   const json source = {{"study", "digits-source"}};
   const Experiment ft = parse_experiment(
       with({{"model", nullptr}, {"task", {{"type", "finetune"}, {"source", source}, {"freeze_layers", 1}}}}), {});
-  CHECK(ft.task.type == "finetune");
+  CHECK(ft.task.type == TaskType::kFinetune);
   REQUIRE(ft.task.source);
   CHECK(ft.task.source->study == "digits-source");
   CHECK(ft.task.source->trial == "best");

@@ -25,13 +25,25 @@ TEST_CASE("a stamp parses into its fields and rejects malformed text", "[stamp]"
   const auto stamp = parse_stamp("lepton-plugin-stamp/1|abi=7|kind=model|name=mlp|version=1.2.0|fingerprint=gcc 12; x|");
   REQUIRE(stamp);
   CHECK(stamp->abi == 7);
-  CHECK(stamp->kind == "model");
+  CHECK(stamp->kind == lepton::PluginKind::kModel);
   CHECK(stamp->name == "mlp");
   CHECK(stamp->version == "1.2.0");
   CHECK(stamp->fingerprint == "gcc 12; x");
   CHECK_FALSE(parse_stamp("lepton-plugin-stamp/1|abi=x|kind=model|name=a|version=1|fingerprint=f|"));
   CHECK_FALSE(parse_stamp("lepton-plugin-stamp/1|abi=2|kind=model|"));
   CHECK_FALSE(parse_stamp("something else"));
+  // A kind from a newer SDK: the stamp is still read, so its ABI can be judged, but names no kind.
+  const auto newer = parse_stamp("lepton-plugin-stamp/1|abi=99|kind=tokenizer|name=t|version=1|fingerprint=f|");
+  REQUIRE(newer);
+  CHECK(newer->abi == 99);
+  CHECK_FALSE(newer->kind);
+}
+
+TEST_CASE("plugin kinds are read from text once, by name", "[stamp]") {
+  for (const lepton::PluginKind kind : kPluginKinds) CHECK(parse_plugin_kind(lepton::to_string(kind)) == kind);
+  CHECK_FALSE(parse_plugin_kind("Model"));
+  CHECK_FALSE(parse_plugin_kind(""));
+  CHECK_FALSE(parse_plugin_kind("unknown"));
 }
 
 TEST_CASE("LEPTON_PLUGIN stamps the library and lepton_add_plugin the manifest beside it", "[stamp]") {
@@ -39,7 +51,7 @@ TEST_CASE("LEPTON_PLUGIN stamps the library and lepton_add_plugin the manifest b
   const auto stamp = read_stamp(library.string());
   REQUIRE(stamp);
   CHECK(stamp->abi == lepton::kAbiVersion);
-  CHECK(stamp->kind == "searcher");
+  CHECK(stamp->kind == lepton::PluginKind::kSearcher);
   CHECK(stamp->name == "random");
   CHECK(stamp->fingerprint == lepton::engine_build_fingerprint());
   const json manifest = read_json(fs::path(LEPTON_PLUGIN_DIR) / "random.plugin.json");
@@ -65,7 +77,7 @@ TEST_CASE("describe() tells a plugin's identity and fitness without loading it",
   CHECK(r.stamped);
   CHECK_FALSE(r.loaded);
   CHECK(r.error.empty());
-  CHECK(r.kind == "model");
+  CHECK(r.kind == lepton::PluginKind::kModel);
   CHECK(r.parameters.find("hidden") != nullptr);
 
   // A manifest from another build, next to a copy of the library: refused before loading.

@@ -133,7 +133,7 @@ class DistillationLoss final : public LossTerms {
 }  // namespace
 
 DistillSettings DistillSettings::read(const json& given) {
-  auto value = [&](const std::string& name) { return task_setting("distill", given, name); };
+  auto value = [&](const std::string& name) { return task_setting(TaskType::kDistill, given, name); };
   DistillSettings s;
   s.temperature = value("temperature").get<double>();
   s.alpha = value("alpha").get<double>();

@@ -12,7 +12,7 @@
 namespace lepton::engine {
 
 FinetuneSettings FinetuneSettings::read(const json& given) {
-  auto value = [&](const std::string& name) { return task_setting("finetune", given, name); };
+  auto value = [&](const std::string& name) { return task_setting(TaskType::kFinetune, given, name); };
   FinetuneSettings s;
   s.freeze_layers = value("freeze_layers").get<int>();
   s.backbone_lr_scale = value("backbone_lr_scale").get<double>();

@@ -150,8 +150,8 @@ struct Run {
 class RunFactory {
  public:
   RunFactory(const TaskInput& in, const TrainSettings& settings) : in_(in), settings_(settings) {
-    const auto& type = in.experiment->task.type;
-    if (type == "finetune") {
+    const TaskType type = in.experiment->task.type;
+    if (type == TaskType::kFinetune) {
       finetune_ = FinetuneSettings::read(in.settings);
       const SourceModel& source = *in.resources->source;
       model_params_ = source.card.model_params;
@@ -162,7 +162,7 @@ class RunFactory {
                      model_params_ == source.card.model_params && in.settings.value("feature_cache", true);
     } else {
       model_params_ = in.model_params;
-      if (type == "distill") distill_ = DistillSettings::read(in.settings);
+      if (type == TaskType::kDistill) distill_ = DistillSettings::read(in.settings);
     }
   }
 
@@ -291,11 +291,11 @@ void bind_task_data(TaskResources& task, const Experiment& e, const DataSplits& 
   if (!task.source) return;
   const SourceModel& source = *task.source;
   const std::string& path = e.task.source->path;
-  const std::string role = e.task.type == "finetune" ? "source" : "teacher";
+  const std::string role = e.task.type == TaskType::kFinetune ? "source" : "teacher";
   if (source.card.input_shape != data.input_shape)
     throw ConfigError(path, "the " + role + " (" + source.description + ") takes samples of shape " +
                                 shape_text(source.card.input_shape) + ", but the data's are " + shape_text(data.input_shape));
-  if (e.task.type == "finetune") {
+  if (e.task.type == TaskType::kFinetune) {
     if (!e.model.plugin.empty() && e.model.plugin != source.card.model_plugin)
       throw ConfigError(e.model.path + ".plugin", "the source was trained with model \"" + source.card.model_plugin +
                                                       "\"; fine-tuning continues that model (leave out \"model\" or name it)");

@@ -57,7 +57,7 @@ class CostMatrixMetrics final : public lepton::MetricSet {
 
 }  // namespace
 
-LEPTON_PLUGIN(metric, "cost_matrix", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_metric([](const lepton::MetricSetup& setup) -> std::unique_ptr<lepton::MetricSet> {
     lepton::ConfigObject options(setup.options, setup.path);
     const std::size_t classes = setup.class_names.size();

@@ -54,7 +54,7 @@ class TradingMetrics final : public lepton::MetricSet {
 
 }  // namespace
 
-LEPTON_PLUGIN(metric, "trading", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_metric([](const lepton::MetricSetup& setup) -> std::unique_ptr<lepton::MetricSet> {
     lepton::ConfigObject options(setup.options, setup.path);
     const auto last = static_cast<std::int64_t>(setup.class_names.size()) - 1;

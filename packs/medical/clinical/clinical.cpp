@@ -59,7 +59,7 @@ class ClinicalMetrics final : public lepton::MetricSet {
 
 }  // namespace
 
-LEPTON_PLUGIN(metric, "clinical", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_metric([](const lepton::MetricSetup& setup) -> std::unique_ptr<lepton::MetricSet> {
     lepton::ConfigObject options(setup.options, setup.path);
     const std::int64_t positive =

@@ -309,4 +309,4 @@ class ArffDataset final : public lepton::Dataset {
 
 }  // namespace
 
-LEPTON_PLUGIN(dataset, "arff", "1.0.0") { registrar.add_dataset(std::make_unique<ArffDataset>()); }
+LEPTON_PLUGIN() { registrar.add_dataset(std::make_unique<ArffDataset>()); }

@@ -289,4 +289,4 @@ class CsvDataset final : public lepton::Dataset {
 
 }  // namespace
 
-LEPTON_PLUGIN(dataset, "csv", "1.0.0") { registrar.add_dataset(std::make_unique<CsvDataset>()); }
+LEPTON_PLUGIN() { registrar.add_dataset(std::make_unique<CsvDataset>()); }

@@ -228,4 +228,4 @@ class IdxDataset final : public lepton::Dataset {
 
 }  // namespace
 
-LEPTON_PLUGIN(dataset, "idx", "1.0.0") { registrar.add_dataset(std::make_unique<IdxDataset>()); }
+LEPTON_PLUGIN() { registrar.add_dataset(std::make_unique<IdxDataset>()); }

@@ -236,4 +236,4 @@ class TimeSeriesDataset final : public lepton::Dataset {
 
 }  // namespace
 
-LEPTON_PLUGIN(dataset, "timeseries", "1.0.0") { registrar.add_dataset(std::make_unique<TimeSeriesDataset>()); }
+LEPTON_PLUGIN() { registrar.add_dataset(std::make_unique<TimeSeriesDataset>()); }

@@ -152,4 +152,4 @@ class Cnn final : public lepton::Model {
 
 }  // namespace
 
-LEPTON_PLUGIN(model, "cnn", "1.0.0") { registrar.add_model(std::make_unique<Cnn>()); }
+LEPTON_PLUGIN() { registrar.add_model(std::make_unique<Cnn>()); }

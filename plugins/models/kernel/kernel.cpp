@@ -55,4 +55,4 @@ class Kernel final : public lepton::Model {
 
 }  // namespace
 
-LEPTON_PLUGIN(model, "kernel", "1.0.0") { registrar.add_model(std::make_unique<Kernel>()); }
+LEPTON_PLUGIN() { registrar.add_model(std::make_unique<Kernel>()); }

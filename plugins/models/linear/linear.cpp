@@ -45,4 +45,4 @@ class Linear final : public lepton::Model {
 
 }  // namespace
 
-LEPTON_PLUGIN(model, "linear", "1.0.0") { registrar.add_model(std::make_unique<Linear>()); }
+LEPTON_PLUGIN() { registrar.add_model(std::make_unique<Linear>()); }

@@ -95,4 +95,4 @@ class Mlp final : public lepton::Model {
 
 }  // namespace
 
-LEPTON_PLUGIN(model, "mlp", "1.0.0") { registrar.add_model(std::make_unique<Mlp>()); }
+LEPTON_PLUGIN() { registrar.add_model(std::make_unique<Mlp>()); }

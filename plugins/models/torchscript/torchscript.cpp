@@ -130,4 +130,4 @@ class TorchScriptModel final : public lepton::Model {
 
 }  // namespace
 
-LEPTON_PLUGIN(model, "torchscript", "1.0.0") { registrar.add_model(std::make_unique<TorchScriptModel>()); }
+LEPTON_PLUGIN() { registrar.add_model(std::make_unique<TorchScriptModel>()); }

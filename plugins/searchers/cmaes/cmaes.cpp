@@ -397,7 +397,7 @@ class CmaesSearcher final : public lepton::Searcher {
 
 }  // namespace
 
-LEPTON_PLUGIN(searcher, "cmaes", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_searcher([](const lepton::SearcherSetup& setup) -> std::unique_ptr<lepton::Searcher> {
     Options options = read_options(setup.options);
     if (setup.directions.size() != 1)

@@ -247,7 +247,7 @@ class GpSearcher final : public lepton::Searcher {
 
 }  // namespace
 
-LEPTON_PLUGIN(searcher, "gp", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_searcher([](const lepton::SearcherSetup& setup) -> std::unique_ptr<lepton::Searcher> {
     Options options = read_options(setup.options);
     if (setup.directions.size() != 1)

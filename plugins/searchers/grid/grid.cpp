@@ -185,7 +185,7 @@ class GridSearcher final : public lepton::Searcher {
 
 }  // namespace
 
-LEPTON_PLUGIN(searcher, "grid", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_searcher([](const lepton::SearcherSetup& setup) -> std::unique_ptr<lepton::Searcher> {
     return std::make_unique<GridSearcher>(setup, read_options(setup.options));
   });

@@ -215,7 +215,7 @@ class Nsga2Searcher final : public lepton::Searcher {
 
 }  // namespace
 
-LEPTON_PLUGIN(searcher, "nsga2", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_searcher([](const lepton::SearcherSetup& setup) -> std::unique_ptr<lepton::Searcher> {
     return std::make_unique<Nsga2Searcher>(setup, read_options(setup.options));
   });

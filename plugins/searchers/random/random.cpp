@@ -19,7 +19,7 @@ class RandomSearcher final : public lepton::Searcher {
 
 }  // namespace
 
-LEPTON_PLUGIN(searcher, "random", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_searcher([](const lepton::SearcherSetup& setup) -> std::unique_ptr<lepton::Searcher> {
     lepton::ConfigObject options(setup.options, "search.options");
     options.finish();  // random search takes no options

@@ -307,7 +307,7 @@ class TpeSearcher final : public lepton::Searcher {
 
 }  // namespace
 
-LEPTON_PLUGIN(searcher, "tpe", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_searcher([](const lepton::SearcherSetup& setup) -> std::unique_ptr<lepton::Searcher> {
     return std::make_unique<TpeSearcher>(setup, read_options(setup.options));
   });

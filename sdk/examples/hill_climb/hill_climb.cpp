@@ -59,7 +59,7 @@ class HillClimb final : public lepton::Searcher {
 
 }  // namespace
 
-LEPTON_PLUGIN(searcher, "hill_climb", "1.0.0") {
+LEPTON_PLUGIN() {
   registrar.add_searcher([](const lepton::SearcherSetup& setup) -> std::unique_ptr<lepton::Searcher> {
     lepton::ConfigObject options(setup.options, "search.options");
     const int startup = static_cast<int>(options.integer_in("startup", 1, 1000, 5));

@@ -66,4 +66,4 @@ class ResidualMlpModel final : public lepton::Model {
 
 }  // namespace
 
-LEPTON_PLUGIN(model, "residual_mlp", "1.0.0") { registrar.add_model(std::make_unique<ResidualMlpModel>()); }
+LEPTON_PLUGIN() { registrar.add_model(std::make_unique<ResidualMlpModel>()); }

@@ -50,4 +50,4 @@ class Spirals final : public lepton::Dataset {
 
 }  // namespace
 
-LEPTON_PLUGIN(dataset, "spirals", "1.0.0") { registrar.add_dataset(std::make_unique<Spirals>()); }
+LEPTON_PLUGIN() { registrar.add_dataset(std::make_unique<Spirals>()); }

@@ -14,7 +14,7 @@
 //       lepton::SearchSpace space_;
 //     };
 //
-//     LEPTON_PLUGIN(searcher, "uniform", "1.0.0") {
+//     LEPTON_PLUGIN() {
 //       registrar.add_searcher([](const lepton::SearcherSetup& setup) {
 //         return std::make_unique<UniformSearcher>(setup.space);
 //       });
@@ -23,10 +23,10 @@
 // Build it with CMake:
 //
 //     find_package(Lepton REQUIRED)
-//     lepton_add_plugin(uniform KIND searcher SOURCES uniform.cpp)
+//     lepton_add_plugin(uniform SOURCES uniform.cpp)
 //
 // and describe it in `uniform.plugin.json` beside the sources (name, kind, version, description and
-// its options). Point LEPTON_PLUGIN_PATH at the build folder and `lepton plugins list` shows it;
+// its options): LEPTON_PLUGIN() takes its kind, name and version from there. Point LEPTON_PLUGIN_PATH at the build folder and `lepton plugins list` shows it;
 // `"search": {"searcher": "uniform", ...}` in an experiment uses it.
 //
 // Models derive lepton::Network and register a lepton::Model; datasets register a lepton::Dataset

@@ -86,6 +86,15 @@ inline const char* run_registration(Registrar* registrar, void (*register_fn)(Re
   }
   return message.c_str();
 }
+
+/// Whether two C strings are equal, at compile time (LEPTON_PLUGIN's check against the manifest).
+constexpr bool same_text(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return *a == *b;
+}
 }  // namespace detail
 }  // namespace lepton
 
@@ -113,23 +122,64 @@ inline const char* run_registration(Registrar* registrar, void (*register_fn)(Re
 #define LEPTON_BUILD_FINGERPRINT LEPTON_COMPILER_ID "; " LEPTON_STDLIB_ID "; torch " TORCH_VERSION
 
 /// Opens the build stamp LEPTON_PLUGIN writes into every plugin library: one line of text,
-/// `lepton-plugin-stamp/1|abi=2|kind=searcher|name=random|version=1.0.0|fingerprint=...|`, that
-/// the engine, `lepton plugins inspect` and lepton_add_plugin() read from the file without running
-/// any of the plugin's code (`readelf -p .lepton_plugin random.so` shows it too).
+/// `lepton-plugin-stamp/1|abi=<LEPTON_ABI_VERSION>|kind=searcher|name=random|version=1.0.0|fingerprint=...|`,
+/// that the engine, `lepton plugins inspect` and lepton_add_plugin() read from the file without
+/// running any of the plugin's code (`readelf -p .lepton_plugin random.so` shows it too).
 #define LEPTON_STAMP_PREFIX "lepton-plugin-stamp/1|"
 
-/// Declares a plugin: its kind (`searcher`, `model`, `dataset` or `metric`), name and version (both
-/// string literals), followed by the body of its registration function, which receives
-/// `lepton::Registrar& registrar`:
+/// Declares a plugin, followed by the body of its registration function, which receives
+/// `lepton::Registrar& registrar`. Built with lepton_add_plugin(), a plugin takes its kind, name and
+/// version from its manifest (`random.plugin.json`: `{"name": "random", "kind": "searcher",
+/// "version": "1.0.0", ...}`), so they are written once:
 ///
-///     LEPTON_PLUGIN(searcher, "random", "1.0.0") {
+///     LEPTON_PLUGIN() {
 ///       registrar.add_searcher([](const lepton::SearcherSetup& setup) {
 ///         return std::make_unique<RandomSearcher>(setup);
 ///       });
 ///     }
 ///
-/// Use it once per plugin library, at global scope.
-#define LEPTON_PLUGIN(KIND, NAME, VERSION)                                                        \
+/// A library built without lepton_add_plugin() states them itself, as
+/// `LEPTON_PLUGIN(searcher, "random", "1.0.0") { ... }`: the kind (`searcher`, `model`, `dataset` or
+/// `metric`), then name and version as string literals. Under lepton_add_plugin() that form must agree
+/// with the manifest, or it does not compile. Use LEPTON_PLUGIN once per plugin library, at global scope.
+#define LEPTON_PLUGIN(...)                                                                         \
+  LEPTON_PLUGIN_PICK_(__VA_ARGS__, LEPTON_PLUGIN_STATED_, LEPTON_PLUGIN_ARITY_, LEPTON_PLUGIN_FROM_MANIFEST_, ) \
+  (__VA_ARGS__)
+
+// Picks by argument count: three, two, or none (one empty argument; a single real one is refused).
+#define LEPTON_PLUGIN_PICK_(A, B, C, CHOSEN, ...) CHOSEN
+
+#define LEPTON_PLUGIN_ARITY_(...)                                                                  \
+  static_assert(false, "LEPTON_PLUGIN takes kind, name and version, or nothing");                 \
+  static void lepton_register_plugin_(::lepton::Registrar& registrar)
+
+#if defined(LEPTON_MANIFEST_NAME)
+// Built by lepton_add_plugin(), which passes the manifest's identity to the compiler.
+#define LEPTON_PLUGIN_FROM_MANIFEST_(...)                                                          \
+  static_assert(sizeof(#__VA_ARGS__) == 1, "LEPTON_PLUGIN takes kind, name and version, or nothing"); \
+  LEPTON_PLUGIN_DEFINE_EXPANDED_(LEPTON_MANIFEST_KIND, LEPTON_MANIFEST_NAME, LEPTON_MANIFEST_VERSION)
+// What the source states must be what the manifest says.
+#define LEPTON_PLUGIN_STATED_(KIND, NAME, VERSION)                                                 \
+  static_assert(::lepton::detail::same_text(#KIND, LEPTON_STRINGIFY(LEPTON_MANIFEST_KIND)) &&      \
+                    ::lepton::detail::same_text(NAME, LEPTON_MANIFEST_NAME) &&                     \
+                    ::lepton::detail::same_text(VERSION, LEPTON_MANIFEST_VERSION),                 \
+                "LEPTON_PLUGIN(kind, name, version) disagrees with the plugin's manifest; write "    \
+                "LEPTON_PLUGIN() to take all three from it");                                     \
+  LEPTON_PLUGIN_DEFINE_EXPANDED_(KIND, NAME, VERSION)
+#else
+#define LEPTON_PLUGIN_FROM_MANIFEST_(...)                                                          \
+  static_assert(false, "LEPTON_PLUGIN() reads kind, name and version from the manifest, which "     \
+                       "lepton_add_plugin() passes to the compiler; without it, write "             \
+                       "LEPTON_PLUGIN(kind, \"name\", \"version\")");                               \
+  static void lepton_register_plugin_(::lepton::Registrar& registrar)
+#define LEPTON_PLUGIN_STATED_(KIND, NAME, VERSION) LEPTON_PLUGIN_DEFINE_EXPANDED_(KIND, NAME, VERSION)
+#endif
+
+// One more level, so that arguments given as macros (LEPTON_MANIFEST_KIND) are expanded before
+// LEPTON_PLUGIN_DEFINE_ turns the kind into a string.
+#define LEPTON_PLUGIN_DEFINE_EXPANDED_(KIND, NAME, VERSION) LEPTON_PLUGIN_DEFINE_(KIND, NAME, VERSION)
+
+#define LEPTON_PLUGIN_DEFINE_(KIND, NAME, VERSION)                                                 \
   static void lepton_register_plugin_(::lepton::Registrar& registrar);                            \
   namespace {                                                                                     \
   const char* lepton_register_entry_(::lepton::Registrar* registrar) noexcept {                   \
