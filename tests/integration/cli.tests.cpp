@@ -60,7 +60,7 @@ TEST_CASE("a bad experiment exits 2 with the JSON path and writes no store", "[c
        "search.options.populaton: unknown option for searcher \"evolution\" (did you mean \"population\"?); it takes: "
        "mutation_rate, mutation_scale, population, tournament"},
       {{{"search", {{"searcher", "evolution"}, {"options", {{"population", 1}}}}}},
-       "search.options.population: \"population\" takes values in [2, 1000000], got 1"},
+       "search.options.population: \"population\" takes values in [2, 1e+06], got 1"},
       {{{"search", {{"searcher", "tpe"}, {"options", {{"multivariate", "yes"}}}}}},
        "search.options.multivariate: expected true or false, got string \"yes\""},
   };

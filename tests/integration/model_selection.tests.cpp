@@ -33,7 +33,7 @@ json iris_selection(const std::string& name, int trials) {
 
 }  // namespace
 
-TEST_CASE("a study chooses among model families; each trial stores only its family's parameters",
+TEST_CASE("a study chooses among model families, each trial stores only its family's parameters",
           "[model_selection][slow]") {
   lepton::test::TempDir dir;
   const std::string url = dir.sqlite_url();

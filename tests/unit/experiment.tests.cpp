@@ -138,7 +138,7 @@ TEST_CASE("first_difference finds the section that changes results", "[experimen
         "search.space");
 }
 
-TEST_CASE("finetune and distill tasks name where they start from; the sections they add parse strictly", "[experiment]") {
+TEST_CASE("finetune and distill tasks name where they start from, the sections they add parse strictly", "[experiment]") {
   const json source = {{"study", "digits-source"}};
   const Experiment ft = parse_experiment(
       with({{"model", nullptr}, {"task", {{"type", "finetune"}, {"source", source}, {"freeze_layers", 1}}}}), {});

@@ -37,7 +37,7 @@ lepton::DataSplits shifted_splits() {
 
 }  // namespace
 
-TEST_CASE("standardize and min-max use training statistics only; a shifted split stays shifted", "[preprocess]") {
+TEST_CASE("standardize and min-max use training statistics only, a shifted split stays shifted", "[preprocess]") {
   const lepton::DataSplits data = shifted_splits();
   const Preprocessor standard = fit_preprocessor({{"scaler", "standardize"}}, data.train.x);
   CHECK(standard.fitted_rows == 200);

@@ -39,7 +39,7 @@ bool same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>&
 
 }  // namespace
 
-TEST_CASE("torchscript: the file's forward, cut at its head; the top-level children are the backbone layers",
+TEST_CASE("torchscript: the file's forward, cut at its head, the top-level children are the backbone layers",
           "[torchscript]") {
   auto net = build("cnn10.pt");
   auto file = torch::jit::load(torchscript_module("cnn10.pt"));
@@ -65,7 +65,7 @@ TEST_CASE("torchscript: the file's forward, cut at its head; the top-level child
   CHECK(classifier->backbone_layers()[1].size() == 2);
 }
 
-TEST_CASE("torchscript: kept weights are the file's, reset ones come from the seed; each network is its own copy",
+TEST_CASE("torchscript: kept weights are the file's, reset ones come from the seed, each network is its own copy",
           "[torchscript]") {
   auto file = torch::jit::load(torchscript_module("cnn10.pt"));
   std::vector<torch::Tensor> saved;
@@ -107,7 +107,7 @@ TEST_CASE("torchscript: a new head for other classes, and a named submodule's ou
   CHECK(net->head_parameters()[0].requires_grad());
 }
 
-TEST_CASE("torchscript: check() refuses other class counts and shapes; build() gives a saved fine-tuned head its width",
+TEST_CASE("torchscript: check() refuses other class counts and shapes, build() gives a saved fine-tuned head its width",
           "[torchscript]") {
   const auto& model = lepton::test::build_plugins().model("torchscript");
   lepton::ModelRequest request;

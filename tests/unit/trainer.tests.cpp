@@ -275,7 +275,7 @@ TEST_CASE("lbfgs trains a group only from its first epoch on, and never a group 
   CHECK_FALSE(changed(frozen, frozen_start));
 }
 
-TEST_CASE("lbfgs refuses mixup and names the fix; a NaN loss fails the trial with the evaluation", "[trainer][lbfgs]") {
+TEST_CASE("lbfgs refuses mixup and names the fix, a NaN loss fails the trial with the evaluation", "[trainer][lbfgs]") {
   Fixture f;
   auto net = fresh(f, "linear", 1);
   TrainSettings settings = lbfgs_settings(0);
