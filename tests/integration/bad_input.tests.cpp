@@ -80,7 +80,8 @@ void check_catalogue(const std::vector<Case>& cases) {
 
 }  // namespace
 
-TEST_CASE("bad experiment files: the JSON path, what was expected, exit 2, the store untouched", "[bad-input][cli]") {
+TEST_CASE("bad experiment files: the JSON path, what was expected, exit 2, the store untouched",
+          "[bad-input][cli][slow]") {
   const std::vector<std::string> run{"run", "{file}", "--storage", "{store}"};
   auto space = [](const std::string& name, const json& spec) { return json{{"search", {{"space", {{name, spec}}}}}}; };
   const std::vector<Case> cases{
@@ -134,7 +135,7 @@ TEST_CASE("bad experiment files: the JSON path, what was expected, exit 2, the s
   check_catalogue(cases);
 }
 
-TEST_CASE("bad command lines: what is wrong, exit 2, the store untouched", "[bad-input][cli]") {
+TEST_CASE("bad command lines: what is wrong, exit 2, the store untouched", "[bad-input][cli][slow]") {
   const std::vector<Case> cases{
       {"unknown subcommand", {"fly"}, "unknown command \"fly\"; the commands are run, resume, worker"},
       {"misspelt subcommand", {"resme", "--storage", "{store}"}, "unknown command \"resme\" (did you mean \"resume\"?)"},

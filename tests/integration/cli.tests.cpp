@@ -25,14 +25,14 @@ TEST_CASE("--help teaches every subcommand", "[cli]") {
   CHECK_THAT(run_lepton({"run", "--help"}).out, Catch::Contains("--parallel") && Catch::Contains("Example"));
 }
 
-TEST_CASE("usage errors exit with code 2", "[cli]") {
+TEST_CASE("usage errors exit with code 2", "[cli][slow]") {
   CHECK(run_lepton({}).exit_code == 2);
   CHECK(run_lepton({"fly"}).exit_code == 2);
   CHECK(run_lepton({"best", "--storage", "sqlite:///x.db"}).exit_code == 2);  // --study missing
   CHECK(run_lepton({"run", "e.json", "--trials", "0"}).exit_code == 2);
 }
 
-TEST_CASE("a bad experiment exits 2 with the JSON path and writes no store", "[cli]") {
+TEST_CASE("a bad experiment exits 2 with the JSON path and writes no store", "[cli][slow]") {
   lepton::test::TempDir dir;
   struct Case {
     json patch;
@@ -76,7 +76,7 @@ TEST_CASE("a bad experiment exits 2 with the JSON path and writes no store", "[c
   }
 }
 
-TEST_CASE("a non-numeric cell names the file, line and column", "[cli]") {
+TEST_CASE("a non-numeric cell names the file, line and column", "[cli][slow]") {
   lepton::test::TempDir dir;
   dir.write("tiny.csv", "a,b,label\n1,2,0\n3,x,1\n5,6,0\n7,8,1\n");
   json experiment = lepton::test::small_experiment("bad", 2, 1);
@@ -86,7 +86,7 @@ TEST_CASE("a non-numeric cell names the file, line and column", "[cli]") {
   CHECK_THAT(r.err, Catch::Contains("tiny.csv:3, column \"b\": not a number: \"x\""));
 }
 
-TEST_CASE("queries on a missing store or study say what exists", "[cli]") {
+TEST_CASE("queries on a missing store or study say what exists", "[cli][slow]") {
   lepton::test::TempDir dir;
   const auto none = run_lepton({"best", "--storage", dir.sqlite_url(), "--study", "x"});
   CHECK(none.exit_code == 2);
@@ -99,7 +99,7 @@ TEST_CASE("queries on a missing store or study say what exists", "[cli]") {
   CHECK_THAT(typo.err, Catch::Contains("no study \"rael\"") && Catch::Contains("did you mean \"real\"?"));
 }
 
-TEST_CASE("plugins list shows refused plugins and why", "[cli]") {
+TEST_CASE("plugins list shows refused plugins and why", "[cli][slow]") {
   const auto r = run_lepton({"plugins", "list", "--json"},
                             {{"LEPTON_PLUGIN_PATH", std::string(LEPTON_FIXTURE_DIR) + "/wrong_abi"}});
   REQUIRE(r.exit_code == 0);

@@ -12,7 +12,7 @@
 using lepton::json;
 using namespace lepton::engine;
 
-TEST_CASE("two processes writing one SQLite study lose and duplicate nothing", "[e2e][concurrency]") {
+TEST_CASE("two processes writing one SQLite study lose and duplicate nothing", "[e2e][concurrency][slow]") {
   lepton::test::TempDir dir;
   json experiment = lepton::test::small_experiment("shared", 30, 1);
   const auto file = dir.write_json("e.json", experiment);

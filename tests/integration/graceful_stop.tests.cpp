@@ -26,7 +26,7 @@ int count(const std::vector<lepton::engine::TrialRecord>& trials, TrialState sta
 
 }  // namespace
 
-TEST_CASE("Ctrl-C lets running trials end, commits, exits 130, and resume finishes", "[stop][e2e]") {
+TEST_CASE("Ctrl-C lets running trials end, commits, exits 130, and resume finishes", "[stop][e2e][slow]") {
   lepton::test::TempDir dir;
   json experiment = lepton::test::small_experiment("stopped", 40, 8);
   experiment["search"]["parallel"] = 2;
@@ -53,7 +53,7 @@ TEST_CASE("Ctrl-C lets running trials end, commits, exits 130, and resume finish
 }
 
 TEST_CASE("when the grace period runs out, running trials fail as interrupted and are retried on resume",
-          "[stop][e2e][isolation]") {
+          "[stop][e2e][isolation][slow]") {
   lepton::test::TempDir dir;
   json experiment = lepton::test::small_experiment("hung", 3, 1);
   experiment["model"] = {{"plugin", "chaos"}};
@@ -93,7 +93,7 @@ TEST_CASE("when the grace period runs out, running trials fail as interrupted an
   CHECK(resume.wait() == 130);
 }
 
-TEST_CASE("a second Ctrl-C stops at once", "[stop][e2e]") {
+TEST_CASE("a second Ctrl-C stops at once", "[stop][e2e][slow]") {
   lepton::test::TempDir dir;
   json experiment = lepton::test::small_experiment("impatient", 10, 400);
   experiment["stop_grace"] = 120;

@@ -107,7 +107,7 @@ TEST_CASE("misbehaving plugins fail only their own trial under process isolation
   CHECK_THAT(run.err(), Catch::Contains("trial 2 FAIL") && Catch::Contains("reason: the trial process was killed by SIGSEGV"));
 }
 
-TEST_CASE("a trial process gives the same results as a thread", "[e2e][isolation]") {
+TEST_CASE("a trial process gives the same results as a thread", "[e2e][isolation][slow]") {
   lepton::test::TempDir dir;
   json experiment = lepton::test::small_experiment("same", 3, 3);
   const auto file = dir.write_json("e.json", experiment);
@@ -129,7 +129,7 @@ TEST_CASE("a trial process gives the same results as a thread", "[e2e][isolation
   }
 }
 
-TEST_CASE("the supervisor reaps every trial process, whatever it did", "[isolation]") {
+TEST_CASE("the supervisor reaps every trial process, whatever it did", "[isolation][slow]") {
   const Experiment experiment = chaos_study("reap");
   TrialProcessOptions options = chaos_process_options();
   TrialRecord trial;

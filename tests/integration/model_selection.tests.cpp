@@ -81,7 +81,8 @@ TEST_CASE("a study chooses among model families, each trial stores only its fami
   CHECK_THAT(wrong.err, Catch::Contains("--group-by") && Catch::Contains("model"));
 }
 
-TEST_CASE("a family the plugins cannot serve exits 2 naming model.choices, and stores nothing", "[model_selection]") {
+TEST_CASE("a family the plugins cannot serve exits 2 naming model.choices, and stores nothing",
+          "[model_selection][slow]") {
   lepton::test::TempDir dir;
   json e = iris_selection("bad", 2);
   e["model"]["choices"]["nosuch"] = json::object();
@@ -120,7 +121,7 @@ TEST_CASE("the model-selection examples run as documented", "[model_selection][e
   }
 }
 
-TEST_CASE("the encoding of categorical attributes is searched like any preprocessing step", "[model_selection]") {
+TEST_CASE("the encoding of categorical attributes is searched like any preprocessing step", "[model_selection][slow]") {
   lepton::test::TempDir dir;
   const json e = json::parse(R"({
     "name": "encode",

@@ -82,7 +82,7 @@ TEST_CASE("a built pack carries its data: its experiment runs from any folder", 
   CHECK(run.exit_code == 0);
 }
 
-TEST_CASE("without the pack on the plugin path, the error says where plugins come from", "[packs]") {
+TEST_CASE("without the pack on the plugin path, the error says where plugins come from", "[packs][slow]") {
   lepton::test::TempDir dir;
   const auto run = run_lepton({"run", "packs/medical/experiments/breast-cancer-screening.json", "--storage",
                                dir.sqlite_url()},

@@ -9,7 +9,7 @@
 using lepton::json;
 using lepton::test::run_lepton;
 
-TEST_CASE("every plugin in the build's plugin folder and packs passes lepton plugins check", "[plugins_cli]") {
+TEST_CASE("every plugin in the build's plugin folder and packs passes lepton plugins check", "[plugins_cli][slow]") {
   const auto r = run_lepton({"plugins", "check", LEPTON_PLUGIN_DIR, LEPTON_PACK_DIR, "--json"}, {}, LEPTON_SOURCE_DIR);
   const json out = json::parse(r.out);
   for (const auto& plugin : out["plugins"])
@@ -22,7 +22,7 @@ TEST_CASE("every plugin in the build's plugin folder and packs passes lepton plu
   CHECK(out["plugins"].size() >= 8);
 }
 
-TEST_CASE("a plugin that breaks its contract fails the check with the reason, exit code 1", "[plugins_cli]") {
+TEST_CASE("a plugin that breaks its contract fails the check with the reason, exit code 1", "[plugins_cli][slow]") {
   const auto r = run_lepton({"plugins", "check", std::string(LEPTON_FIXTURE_DIR) + "/conformance/fixture_broken_dataset.so",
                              "--config", R"({"config": {"flaw": "overlap"}})"});
   CHECK(r.exit_code == 1);
@@ -34,7 +34,7 @@ TEST_CASE("a plugin that breaks its contract fails the check with the reason, ex
              Catch::Contains("--config: expected a JSON object"));
 }
 
-TEST_CASE("plugins inspect reads identity and fingerprint from the file without loading it", "[plugins_cli]") {
+TEST_CASE("plugins inspect reads identity and fingerprint from the file without loading it", "[plugins_cli][slow]") {
   const std::string mlp = std::string(LEPTON_PLUGIN_DIR) + "/mlp.so";
   const auto human = run_lepton({"plugins", "inspect", mlp});
   CHECK(human.exit_code == 0);
@@ -51,7 +51,7 @@ TEST_CASE("plugins inspect reads identity and fingerprint from the file without 
   CHECK(out["metrics"]["sensitivity_at_specificity"]["direction"] == "maximize");
 }
 
-TEST_CASE("plugins list shows each plugin's origin and the packs on the path", "[plugins_cli][packs]") {
+TEST_CASE("plugins list shows each plugin's origin and the packs on the path", "[plugins_cli][packs][slow]") {
   const auto r = run_lepton({"plugins", "list", "--json"}, {{"LEPTON_PLUGIN_PATH", LEPTON_PACK_DIR}});
   REQUIRE(r.exit_code == 0);
   const json out = json::parse(r.out);

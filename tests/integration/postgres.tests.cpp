@@ -30,7 +30,8 @@ std::unique_ptr<BackgroundProcess> start(const std::vector<std::string>& args, c
 
 }  // namespace
 
-TEST_CASE("four workers started at once share one PostgreSQL study: 100 trials numbered 0..99", "[postgres][e2e]") {
+TEST_CASE("four workers started at once share one PostgreSQL study: 100 trials numbered 0..99",
+          "[postgres][e2e][slow]") {
   lepton::test::PostgresServer server;
   lepton::test::TempDir dir;
   const auto file = dir.write_json("e.json", lepton::test::quick_experiment("pg-shared", 100));
@@ -120,7 +121,7 @@ TEST_CASE("a worker killed mid-trial is failed as stale by another worker and re
   CHECK_THAT(said, Catch::Contains("recorded as FAIL (stale") && Catch::Contains("retrying it as trial"));
 }
 
-TEST_CASE("a running study survives a PostgreSQL restart", "[postgres][e2e]") {
+TEST_CASE("a running study survives a PostgreSQL restart", "[postgres][e2e][slow]") {
   lepton::test::PostgresServer server;
   lepton::test::TempDir dir;
   // A budget never reached: the study is surely running when the server goes away, and is stopped
@@ -147,7 +148,7 @@ TEST_CASE("a running study survives a PostgreSQL restart", "[postgres][e2e]") {
   }
 }
 
-TEST_CASE("the PostgreSQL schema is made once and a newer or foreign one is refused", "[postgres]") {
+TEST_CASE("the PostgreSQL schema is made once and a newer or foreign one is refused", "[postgres][slow]") {
   lepton::test::PostgresServer server;
   {
     auto store = open_store(server.url());

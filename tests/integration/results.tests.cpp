@@ -66,7 +66,8 @@ json multi_objective(const std::string& name, int trials, int epochs) {
 
 }  // namespace
 
-TEST_CASE("run --json streams one event per line on stdout, and --quiet shows no progress", "[results][progress]") {
+TEST_CASE("run --json streams one event per line on stdout, and --quiet shows no progress",
+          "[results][progress][slow]") {
   TempDir dir;
   const auto r = run_study_file(dir, lepton::test::small_experiment("events", 3, 2), {"--json"});
   INFO(r.err);
@@ -195,7 +196,8 @@ TEST_CASE("the HTML report renders every plot in headless Chromium without error
   CHECK(pages[2]["tableRows"] == 0);
 }
 
-TEST_CASE("export-trials writes CSV and JSON, and Optuna 3.1 opens the journal with the same trials", "[results][export][slow]") {
+TEST_CASE("export-trials writes CSV and JSON, and Optuna 3.1 opens the journal with the same trials",
+          "[results][export][slow]") {
   TempDir dir;
   const auto run = run_study_file(dir, lepton::test::small_experiment("export", 4, 2));
   INFO(run.err);
@@ -289,7 +291,7 @@ TEST_CASE("export-trials writes CSV and JSON, and Optuna 3.1 opens the journal w
   CHECK(seen["best_trial"] == rank(trials, key).front().number);
 }
 
-TEST_CASE("compare shows two studies' best values, convergence and best parameters", "[results][compare]") {
+TEST_CASE("compare shows two studies' best values, convergence and best parameters", "[results][compare][slow]") {
   TempDir dir;
   {
     auto store = open_store(dir.sqlite_url());

@@ -45,7 +45,7 @@ std::string integrity(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a study killed with SIGKILL halfway is finished by resume", "[e2e][resume]") {
+TEST_CASE("a study killed with SIGKILL halfway is finished by resume", "[e2e][resume][slow]") {
   lepton::test::TempDir dir;
   json experiment = lepton::test::small_experiment("killed", 12, 40);
   experiment["search"]["parallel"] = 2;

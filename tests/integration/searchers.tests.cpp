@@ -44,7 +44,7 @@ const std::vector<std::string> kSearchers{"tpe", "gp", "cmaes", "evolution", "ns
 
 }  // namespace
 
-TEST_CASE("every searcher runs a study end to end through the lepton binary", "[e2e][searchers]") {
+TEST_CASE("every searcher runs a study end to end through the lepton binary", "[e2e][searchers][slow]") {
   TempDir dir;
   for (const auto& name : kSearchers) {
     INFO(name);
@@ -68,7 +68,7 @@ TEST_CASE("every searcher runs a study end to end through the lepton binary", "[
   }
 }
 
-TEST_CASE("a resumed study proposes exactly what an uninterrupted one does", "[searchers][resume]") {
+TEST_CASE("a resumed study proposes exactly what an uninterrupted one does", "[searchers][resume][slow]") {
   Registry registry;
   registry.load_default();
   // A quick deterministic objective stands in for training; the engine, store and searcher state
@@ -100,7 +100,7 @@ TEST_CASE("a resumed study proposes exactly what an uninterrupted one does", "[s
   }
 }
 
-TEST_CASE("a two-objective study reports its Pareto front", "[e2e][searchers][pareto]") {
+TEST_CASE("a two-objective study reports its Pareto front", "[e2e][searchers][pareto][slow]") {
   TempDir dir;
   json e = experiment_for("nsga2", 12);
   e["task"]["objective"] = json::array({{{"metric", "val_accuracy"}}, {{"metric", "val_loss"}}});
@@ -145,7 +145,7 @@ TEST_CASE("a two-objective study reports its Pareto front", "[e2e][searchers][pa
   CHECK(json::parse(studies.out)[0]["pareto_front"].size() == front.size());
 }
 
-TEST_CASE("the tpe example experiment runs", "[e2e][searchers]") {
+TEST_CASE("the tpe example experiment runs", "[e2e][searchers][slow]") {
   TempDir dir;
   const auto r = run_lepton({"run", std::string(LEPTON_SOURCE_DIR) + "/experiments/tpe.json", "--storage",
                              dir.sqlite_url(), "--trials", "4", "--quiet"},

@@ -58,7 +58,7 @@ ProcessResult run_with_read_only_folder(const std::string& folder, const std::ve
 
 }  // namespace
 
-TEST_CASE("a file that is not a database is refused and left as it was", "[store-safety]") {
+TEST_CASE("a file that is not a database is refused and left as it was", "[store-safety][slow]") {
   lepton::test::TempDir dir;
   const auto file = dir.write("study.db", "these are someone's notes, not a database\n");
   const auto before = lepton::test::file_digest(file);
@@ -75,7 +75,8 @@ TEST_CASE("a file that is not a database is refused and left as it was", "[store
   }
 }
 
-TEST_CASE("a damaged database is refused before anything is written and doctor names the damage", "[store-safety]") {
+TEST_CASE("a damaged database is refused before anything is written and doctor names the damage",
+          "[store-safety][slow]") {
   lepton::test::TempDir dir;
   const auto file = make_store(dir, 4);
   // Scribble over the first page of the trials table, as a failing disk would.
@@ -107,7 +108,7 @@ TEST_CASE("a damaged database is refused before anything is written and doctor n
   CHECK(lepton::test::file_digest(file) == before);
 }
 
-TEST_CASE("a newer schema or another application's database is refused untouched", "[store-safety]") {
+TEST_CASE("a newer schema or another application's database is refused untouched", "[store-safety][slow]") {
   lepton::test::TempDir dir;
   const auto file = make_store(dir);
   sql(file, "PRAGMA user_version = 99");
@@ -126,7 +127,7 @@ TEST_CASE("a newer schema or another application's database is refused untouched
   CHECK(lepton::test::file_digest(foreign) == foreign_before);
 }
 
-TEST_CASE("a missing or read-only folder gives a clear error", "[store-safety]") {
+TEST_CASE("a missing or read-only folder gives a clear error", "[store-safety][slow]") {
   lepton::test::TempDir dir;
   const auto experiment = dir.write_json("e.json", lepton::test::small_experiment("safe", 2, 1));
   const auto missing = run_lepton({"run", experiment, "--storage", "sqlite:///" + dir.file("no/such/folder/s.db")});
@@ -157,7 +158,7 @@ TEST_CASE("a missing or read-only folder gives a clear error", "[store-safety]")
 }
 
 TEST_CASE("a full disk stops the run with a clear error, the store stays sound and resume finishes",
-          "[store-safety][e2e]") {
+          "[store-safety][e2e][slow]") {
   lepton::test::TempDir dir;
   const auto experiment = dir.write_json("e.json", lepton::test::quick_experiment("full", 60));
   // RLIMIT_FSIZE makes every write past 256 KiB fail, as a full disk does (EFBIG instead of ENOSPC).
@@ -185,7 +186,7 @@ TEST_CASE("a full disk stops the run with a clear error, the store stays sound a
       CHECK(t.values == kept[static_cast<std::size_t>(t.number)].values);
 }
 
-TEST_CASE("doctor checks a sound store and reports trials whose worker is gone", "[store-safety][doctor]") {
+TEST_CASE("doctor checks a sound store and reports trials whose worker is gone", "[store-safety][doctor][slow]") {
   lepton::test::TempDir dir;
   make_store(dir);
   {

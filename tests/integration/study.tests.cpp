@@ -48,7 +48,7 @@ TEST_CASE("the quickstart study reaches the accuracy bar and stores test metrics
   CHECK(best->metrics.at("test_accuracy") >= 0.9);
 }
 
-TEST_CASE("best, trials and studies print what the store holds", "[e2e]") {
+TEST_CASE("best, trials and studies print what the store holds", "[e2e][slow]") {
   TempDir dir;
   const auto file = dir.write_json("e.json", lepton::test::small_experiment("bc", 5, 3));
   REQUIRE(run_lepton({"run", file, "--storage", dir.sqlite_url(), "--quiet"}).exit_code == 0);
@@ -87,7 +87,7 @@ TEST_CASE("best, trials and studies print what the store holds", "[e2e]") {
   CHECK_THAT(human.out, Catch::Contains("validation") && Catch::Contains("roc_auc"));
 }
 
-TEST_CASE("a study gives the same trials whatever the number of parallel workers", "[e2e]") {
+TEST_CASE("a study gives the same trials whatever the number of parallel workers", "[e2e][slow]") {
   TempDir dir;
   const auto file = dir.write_json("e.json", lepton::test::small_experiment("bc", 6, 3));
   REQUIRE(run_lepton({"run", file, "--storage", dir.sqlite_url(), "--study", "one", "--parallel", "1", "-q"}).exit_code == 0);
@@ -109,7 +109,7 @@ TEST_CASE("a study gives the same trials whatever the number of parallel workers
   }
 }
 
-TEST_CASE("running again continues the study up to its budget", "[e2e]") {
+TEST_CASE("running again continues the study up to its budget", "[e2e][slow]") {
   TempDir dir;
   const auto file = dir.write_json("e.json", lepton::test::small_experiment("bc", 3, 2));
   REQUIRE(run_lepton({"run", file, "--storage", dir.sqlite_url(), "-q"}).exit_code == 0);

@@ -56,7 +56,7 @@ void copy_module(const TempDir& dir, const std::string& name) {
 }  // namespace
 
 TEST_CASE("a TorchScript file trains with its path searched: scripted and traced, kept and reset weights",
-          "[torchscript][e2e]") {
+          "[torchscript][e2e][slow]") {
   TempDir dir;
   copy_module(dir, "cnn10.pt");
   copy_module(dir, "traced10.pt");
@@ -87,7 +87,7 @@ TEST_CASE("a TorchScript file trains with its path searched: scripted and traced
   CHECK(p["predictions"][0]["probabilities"].size() == 10);
 }
 
-TEST_CASE("a TorchScript file that cannot fit is refused before any trial, exit 2", "[torchscript][bad_input]") {
+TEST_CASE("a TorchScript file that cannot fit is refused before any trial, exit 2", "[torchscript][bad_input][slow]") {
   TempDir dir;
   for (const char* name : {"cnn10.pt", "cnn3.pt", "rgb10.pt", "frozen10.pt", "softmax10.pt", "state_dict.pt"})
     copy_module(dir, name);
@@ -123,7 +123,7 @@ TEST_CASE("a TorchScript file that cannot fit is refused before any trial, exit 
 }
 
 TEST_CASE("a TorchScript source fine-tuned on new classes: its head replaced, the frozen backbone's features cached",
-          "[torchscript][transfer]") {
+          "[torchscript][transfer][slow]") {
   TempDir dir;
   copy_module(dir, "cnn5.pt");
   const std::string url = dir.sqlite_url();
@@ -178,7 +178,7 @@ TEST_CASE("a TorchScript source fine-tuned on new classes: its head replaced, th
 }
 
 TEST_CASE("a TorchScript model distils into an mlp, and learns as a student with a feature hint from a named submodule",
-          "[torchscript][transfer]") {
+          "[torchscript][transfer][slow]") {
   TempDir dir;
   copy_module(dir, "cnn10.pt");
   const std::string url = dir.sqlite_url();
@@ -211,7 +211,7 @@ TEST_CASE("a TorchScript model distils into an mlp, and learns as a student with
   CHECK(ts.at(0).values.at(0) > 0.6);
 }
 
-TEST_CASE("a TorchScript study killed with SIGKILL is finished by resume", "[torchscript][resume]") {
+TEST_CASE("a TorchScript study killed with SIGKILL is finished by resume", "[torchscript][resume][slow]") {
   TempDir dir;
   copy_module(dir, "cnn10.pt");
   const std::string url = dir.sqlite_url();

@@ -113,13 +113,13 @@ json digits(json preprocess) {
 
 }  // namespace
 
-TEST_CASE("export to TorchScript: mlp with one-hot categoricals and standardize", "[torchscript][export]") {
+TEST_CASE("export to TorchScript: mlp with one-hot categoricals and standardize", "[torchscript][export][slow]") {
   json e = credit({{"scaler", "standardize"}});
   e.update({{"name", "mlp"}, {"model", {{"plugin", "mlp"}, {"hidden", 16}}}, {"task", {{"type", "train"}, {"epochs", 3}}}});
   check_round_trip(e, kData + "/credit-g.arff", "traced");
 }
 
-TEST_CASE("export to TorchScript: linear after the dataset's standardization and PCA", "[torchscript][export]") {
+TEST_CASE("export to TorchScript: linear after the dataset's standardization and PCA", "[torchscript][export][slow]") {
   json e = {{"name", "linear"},
             {"dataset", {{"plugin", "csv"}, {"path", kData + "/breast_cancer.csv"}, {"standardize", true},
                          {"split", {{"valid", 0.2}, {"test", 0.2}, {"seed", 1}}}}},
@@ -129,21 +129,22 @@ TEST_CASE("export to TorchScript: linear after the dataset's standardization and
   check_round_trip(e, kData + "/breast_cancer.csv", "traced");
 }
 
-TEST_CASE("export to TorchScript: kernel with one-hot, min-max scaling and PCA", "[torchscript][export]") {
+TEST_CASE("export to TorchScript: kernel with one-hot, min-max scaling and PCA", "[torchscript][export][slow]") {
   json e = credit({{"scaler", "minmax"}, {"pca", true}, {"pca_components", 8}});
   e.update({{"name", "kernel"}, {"model", {{"plugin", "kernel"}, {"features", 64}}},
             {"task", {{"type", "train"}, {"epochs", 3}, {"lr", 0.01}}}});
   check_round_trip(e, kData + "/credit-g.arff", "traced");
 }
 
-TEST_CASE("export to TorchScript: cnn on images with the dataset's and the engine's standardization", "[torchscript][export]") {
+TEST_CASE("export to TorchScript: cnn on images with the dataset's and the engine's standardization",
+          "[torchscript][export][slow]") {
   json e = digits({{"scaler", "standardize"}});
   e.update({{"name", "cnn"}, {"model", {{"plugin", "cnn"}, {"channels", 4}, {"blocks", 2}, {"hidden", 16}}},
             {"task", {{"type", "train"}, {"epochs", 2}, {"lr", 0.01}}}});
   check_round_trip(e, kData + "/digits.csv.gz", "traced");
 }
 
-TEST_CASE("export to TorchScript: a TorchScript model keeps its own code", "[torchscript][export]") {
+TEST_CASE("export to TorchScript: a TorchScript model keeps its own code", "[torchscript][export][slow]") {
   json e = digits({{"scaler", "minmax"}});
   e.update({{"name", "torchscript"}, {"model", {{"plugin", "torchscript"}, {"path", lepton::test::torchscript_module("cnn10.pt")}}},
             {"task", {{"type", "train"}, {"epochs", 2}, {"lr", 0.01}}}});

@@ -49,7 +49,8 @@ std::vector<TrialRecord> trials_of(const std::string& url, const std::string& st
 
 }  // namespace
 
-TEST_CASE("a teacher study, export, predict, then a student distilled from the teacher's best trial", "[e2e][transfer]") {
+TEST_CASE("a teacher study, export, predict, then a student distilled from the teacher's best trial",
+          "[e2e][transfer][slow]") {
   TempDir dir;
   const std::string url = dir.sqlite_url("pipeline.db");
   const json teacher = experiment("teacher", digits_dataset(), {{"plugin", "cnn"}, {"channels", 8}},
@@ -137,7 +138,7 @@ TEST_CASE("a teacher study, export, predict, then a student distilled from the t
   CHECK_THAT(o.err, Catch::Contains("task.teacher: the teacher (trial " + std::to_string(best.number) + " of study teacher) predicts the classes"));
 }
 
-TEST_CASE("fine-tuning a digits 0-4 network on 5-9 with ten samples per class", "[e2e][transfer]") {
+TEST_CASE("fine-tuning a digits 0-4 network on 5-9 with ten samples per class", "[e2e][transfer][slow]") {
   TempDir dir;
   const std::string url = dir.sqlite_url();
   const json source = experiment("source", digits_dataset({{"classes", {"0", "1", "2", "3", "4"}}}),
@@ -202,7 +203,7 @@ TEST_CASE("fine-tuning a digits 0-4 network on 5-9 with ten samples per class", 
   CHECK_THAT(r.err, Catch::Contains("search.space.freeze_layers.high: \"freeze_layers\" 5 is out of range: the source's model has 2 backbone layers"));
 }
 
-TEST_CASE("ASHA prunes at its rungs and stores the epoch each trial reached", "[e2e][pruners]") {
+TEST_CASE("ASHA prunes at its rungs and stores the epoch each trial reached", "[e2e][pruners][slow]") {
   TempDir dir;
   json e = lepton::test::small_experiment("asha", 10, 8);
   e["pruner"] = {{"type", "asha"}, {"min_epochs", 1}, {"reduction_factor", 2}};
@@ -227,7 +228,7 @@ TEST_CASE("ASHA prunes at its rungs and stores the epoch each trial reached", "[
   CHECK_THAT(trials.out, Catch::Contains("PRUNED"));
 }
 
-TEST_CASE("k-fold cross-validation: the objective is the mean over folds, each fold stored", "[e2e][folds]") {
+TEST_CASE("k-fold cross-validation: the objective is the mean over folds, each fold stored", "[e2e][folds][slow]") {
   TempDir dir;
   json e = experiment("iris", {{"plugin", "csv"}, {"path", std::string(LEPTON_DATA_DIR) + "/iris.csv"}, {"standardize", true}},
                       {{"plugin", "mlp"}, {"layers", 1}, {"hidden", 16}},
@@ -250,7 +251,8 @@ TEST_CASE("k-fold cross-validation: the objective is the mean over folds, each f
   }
 }
 
-TEST_CASE("IDX images: MNIST-format files train a CNN, and predict reads the labels beside the images", "[e2e][idx]") {
+TEST_CASE("IDX images: MNIST-format files train a CNN, and predict reads the labels beside the images",
+          "[e2e][idx][slow]") {
   TempDir dir;
   // Real digits written in the IDX format (big-endian header, unsigned bytes), as MNIST ships them.
   Registry registry;
@@ -297,7 +299,7 @@ TEST_CASE("IDX images: MNIST-format files train a CNN, and predict reads the lab
   CHECK(p["metrics"]["accuracy"].get<double>() == Approx(t.metrics.at("test_accuracy")));
 }
 
-TEST_CASE("Fashion-MNIST from Debian's dataset-fashion-mnist loads through the idx plugin", "[e2e][idx]") {
+TEST_CASE("Fashion-MNIST from Debian's dataset-fashion-mnist loads through the idx plugin", "[e2e][idx][slow]") {
   const std::string folder = "/usr/share/datasets/fashion-mnist";
   REQUIRE(std::filesystem::is_directory(folder));  // scripts/setup installs dataset-fashion-mnist
   TempDir dir;

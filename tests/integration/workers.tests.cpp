@@ -12,7 +12,8 @@
 using lepton::json;
 using lepton::test::BackgroundProcess;
 
-TEST_CASE("three worker processes on one SQLite study take unique numbers and never hit a lock", "[workers][e2e]") {
+TEST_CASE("three worker processes on one SQLite study take unique numbers and never hit a lock",
+          "[workers][e2e][slow]") {
   lepton::test::TempDir dir;
   // Trials long enough (60 epochs: about 1.5 s for the study alone) that it outlasts a worker's
   // start-up and 250 ms wait for the study; with a fast BLAS, one process could otherwise finish all 45.
@@ -49,7 +50,7 @@ TEST_CASE("three worker processes on one SQLite study take unique numbers and ne
   CHECK(seen.size() == 3);
 }
 
-TEST_CASE("worker and doctor are documented in --help", "[workers][cli]") {
+TEST_CASE("worker and doctor are documented in --help", "[workers][cli][slow]") {
   CHECK_THAT(lepton::test::run_lepton({"--help"}).out, Catch::Contains("worker") && Catch::Contains("doctor") &&
                                                            Catch::Contains("130 stopped by Ctrl-C/SIGTERM"));
   const auto worker = lepton::test::run_lepton({"worker", "--help"});
@@ -58,7 +59,7 @@ TEST_CASE("worker and doctor are documented in --help", "[workers][cli]") {
   CHECK_THAT(lepton::test::run_lepton({"doctor", "--help"}).out, Catch::Contains("integrity check"));
 }
 
-TEST_CASE("a worker waits for its study and names the studies there when it never comes", "[workers]") {
+TEST_CASE("a worker waits for its study and names the studies there when it never comes", "[workers][slow]") {
   lepton::test::TempDir dir;
   const auto none = lepton::test::run_lepton({"worker", "--storage", dir.sqlite_url(), "--study", "x", "--wait", "0.3"});
   CHECK(none.exit_code == 2);

@@ -47,7 +47,7 @@ void expect_failures(const ConformanceReport& report, const std::map<std::string
 
 }  // namespace
 
-TEST_CASE("every first-party plugin keeps its contract", "[conformance]") {
+TEST_CASE("every first-party plugin keeps its contract", "[conformance][slow]") {
   std::vector<std::string> files;
   for (const char* folder : {LEPTON_PLUGIN_DIR, LEPTON_PACK_DIR})
     for (const auto& item : std::filesystem::recursive_directory_iterator(folder))

@@ -212,7 +212,7 @@ const json kMixedSpace = json::parse(R"({
 
 }  // namespace
 
-TEST_CASE("every searcher proposes valid points of random spaces, conditions included", "[searchers]") {
+TEST_CASE("every searcher proposes valid points of random spaces, conditions included", "[searchers][slow]") {
   lepton::Rng rng(20240601);
   for (int k = 0; k < 10; ++k) {
     const json space = random_space(rng);
@@ -228,7 +228,7 @@ TEST_CASE("every searcher proposes valid points of random spaces, conditions inc
   }
 }
 
-TEST_CASE("proposals depend only on the seed and the history", "[searchers]") {
+TEST_CASE("proposals depend only on the seed and the history", "[searchers][slow]") {
   const lepton::SpaceEncoder encoder(lepton::SearchSpace::parse(kMixedSpace, "search.space"));
   const Objective f = [&](const json& p) { return objective(encoder, p, 1); };
   for (const auto& name : kSearchers) {
@@ -241,7 +241,7 @@ TEST_CASE("proposals depend only on the seed and the history", "[searchers]") {
   }
 }
 
-TEST_CASE("a searcher rebuilt from its persisted state proposes what an uninterrupted one would", "[searchers]") {
+TEST_CASE("a searcher rebuilt from its persisted state proposes what an uninterrupted one would", "[searchers][slow]") {
   const lepton::SpaceEncoder encoder(lepton::SearchSpace::parse(kMixedSpace, "search.space"));
   const Objective f = [&](const json& p) { return objective(encoder, p, 1); };
   for (const auto& name : kSearchers) {
@@ -398,7 +398,7 @@ TEST_CASE("tpe's constant liar steers proposals away from running trials", "[sea
   CHECK(distance[1] > 1.5 * distance[0]);
 }
 
-TEST_CASE("model-based and evolutionary searchers beat random search", "[searchers]") {
+TEST_CASE("model-based and evolutionary searchers beat random search", "[searchers][slow]") {
   const json space = json::parse(R"({
     "a": {"type": "float", "low": -5, "high": 5}, "b": {"type": "float", "low": -5, "high": 5},
     "c": {"type": "float", "low": 0.001, "high": 10, "log": true}, "d": {"type": "int", "low": 0, "high": 20}
@@ -439,7 +439,7 @@ TEST_CASE("cmaes converges on a quadratic and restarts with a larger population 
   CHECK(state["popsize"].get<int>() >= 12);  // 4 + floor(3 ln 2) = 6, doubled at each restart
 }
 
-TEST_CASE("gp keeps its fitted kernel in the persisted state", "[searchers][gp]") {
+TEST_CASE("gp keeps its fitted kernel in the persisted state", "[searchers][gp][slow]") {
   const json space = {{"x", {{"type", "float"}, {"low", 0.0}, {"high", 1.0}}},
                       {"kind", {{"type", "categorical"}, {"choices", {"u", "v"}}}}};
   Study s = make_study("gp", space, 1, 4);

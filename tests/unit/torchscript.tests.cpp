@@ -40,7 +40,7 @@ bool same(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>&
 }  // namespace
 
 TEST_CASE("torchscript: the file's forward, cut at its head, the top-level children are the backbone layers",
-          "[torchscript]") {
+          "[torchscript][slow]") {
   auto net = build("cnn10.pt");
   auto file = torch::jit::load(torchscript_module("cnn10.pt"));
   net->eval();
@@ -66,7 +66,7 @@ TEST_CASE("torchscript: the file's forward, cut at its head, the top-level child
 }
 
 TEST_CASE("torchscript: kept weights are the file's, reset ones come from the seed, each network is its own copy",
-          "[torchscript]") {
+          "[torchscript][slow]") {
   auto file = torch::jit::load(torchscript_module("cnn10.pt"));
   std::vector<torch::Tensor> saved;
   for (const auto& p : file.parameters()) saved.push_back(p);
@@ -90,7 +90,7 @@ TEST_CASE("torchscript: kept weights are the file's, reset ones come from the se
 }
 
 TEST_CASE("torchscript: a new head for other classes, and a named submodule's output for feature distillation",
-          "[torchscript]") {
+          "[torchscript][slow]") {
   auto net = build("cnn10.pt", {{"feature_module", "conv2"}});
   net->eval();
   torch::NoGradGuard no_grad;
@@ -108,7 +108,7 @@ TEST_CASE("torchscript: a new head for other classes, and a named submodule's ou
 }
 
 TEST_CASE("torchscript: check() refuses other class counts and shapes, build() gives a saved fine-tuned head its width",
-          "[torchscript]") {
+          "[torchscript][slow]") {
   const auto& model = lepton::test::build_plugins().model("torchscript");
   lepton::ModelRequest request;
   request.params = {{"path", torchscript_module("cnn10.pt")}};
@@ -150,7 +150,8 @@ class Flat final : public lepton::Network {
 
 }  // namespace
 
-TEST_CASE("export: a traced network keeps its parameters by name and must agree at another batch size", "[torchscript][export]") {
+TEST_CASE("export: a traced network keeps its parameters by name and must agree at another batch size",
+          "[torchscript][export][slow]") {
   bool traced = false;
   Flat flat(/*batch_bound=*/false);
   flat.eval();
