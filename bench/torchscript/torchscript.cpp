@@ -7,7 +7,7 @@
 #include "studies.hpp"
 
 #include "plugins/registry.hpp"
-#include "run/trainer.hpp"
+#include "train/trainer.hpp"
 
 #include <torch/torch.h>
 

@@ -4,7 +4,7 @@
 //
 //   build/bin/bench_train_step [--epochs 30] [--repeats 5] [--hidden 128] [--batch 32] [--no-peer]
 #include "plugins/registry.hpp"
-#include "run/trainer.hpp"
+#include "train/trainer.hpp"
 
 #include <torch/torch.h>
 

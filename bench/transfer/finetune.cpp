@@ -10,7 +10,7 @@
 // 4. Both best configurations retrained with fresh seeds; accuracy on the test split.
 #include "studies.hpp"
 
-#include "run/tasks/task.hpp"
+#include "train/tasks/task.hpp"
 
 #include <cstdio>
 #include <cstdlib>

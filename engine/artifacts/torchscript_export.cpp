@@ -9,9 +9,9 @@
 // its fitted statistics buffers; the whole file is checked against the model after loading it back.
 #include "artifacts/torchscript_export.hpp"
 
-#include "run/checkpoint.hpp"
-#include "run/preprocess.hpp"
-#include "run/trainer.hpp"
+#include "train/checkpoint.hpp"
+#include "train/preprocess.hpp"
+#include "train/trainer.hpp"
 
 #include <lepton/dataset.hpp>
 

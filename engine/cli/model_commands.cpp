@@ -6,8 +6,8 @@
 #include "cli/commands.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
-#include "run/checkpoint.hpp"
-#include "run/predict.hpp"
+#include "train/checkpoint.hpp"
+#include "train/predict.hpp"
 #include "store/store.hpp"
 
 #include <torch/torch.h>

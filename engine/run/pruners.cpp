@@ -1,7 +1,7 @@
 // The median and ASHA pruning rules, and their connection to a running study.
 #include "run/pruners.hpp"
 
-#include "run/tasks/task.hpp"
+#include "train/tasks/task.hpp"
 #include "experiment/parameters.hpp"
 
 #include <algorithm>

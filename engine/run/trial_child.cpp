@@ -2,7 +2,7 @@
 // trials its supervisor sends, one at a time, until the request pipe closes.
 #include "run/isolation.hpp"
 
-#include "run/study.hpp"
+#include "prepare/prepare.hpp"
 #include "run/trial_pipe.hpp"
 
 #include <sys/prctl.h>

@@ -1,8 +1,8 @@
 // Parameter routing, task dispatch and the trained model's artifact for one trial.
 #include "run/trial_runner.hpp"
 
-#include "run/checkpoint.hpp"
-#include "run/tasks/task.hpp"
+#include "train/checkpoint.hpp"
+#include "train/tasks/task.hpp"
 #include "run/trial_params.hpp"
 
 #include <filesystem>

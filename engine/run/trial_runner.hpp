@@ -2,7 +2,7 @@
 #pragma once
 
 #include "plugins/registry.hpp"
-#include "run/study.hpp"
+#include "prepare/prepare.hpp"
 #include "store/store.hpp"
 
 #include <functional>

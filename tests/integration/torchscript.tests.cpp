@@ -1,7 +1,7 @@
 // TorchScript models through the real binary: files written by Python at test time are trained,
 // searched by path, refused with a clear message when they cannot fit, fine-tuned (with the
 // frozen backbone's feature cache), distilled both ways and resumed after kill -9.
-#include "run/checkpoint.hpp"
+#include "train/checkpoint.hpp"
 #include "store/store.hpp"
 #include "support/process.hpp"
 #include "support/study_files.hpp"

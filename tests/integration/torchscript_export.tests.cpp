@@ -4,7 +4,7 @@
 // dataset's own standardization) inside and the class and feature names stored.
 #include "plugins/registry.hpp"
 #include "report/ranking.hpp"
-#include "run/checkpoint.hpp"
+#include "train/checkpoint.hpp"
 #include "store/store.hpp"
 #include "support/plugins.hpp"
 #include "support/process.hpp"

@@ -1,7 +1,7 @@
 // Saved models: a round trip gives the same network; mismatches are refused with the reason.
 #include "plugins/registry.hpp"
-#include "run/checkpoint.hpp"
-#include "run/trainer.hpp"
+#include "train/checkpoint.hpp"
+#include "train/trainer.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>

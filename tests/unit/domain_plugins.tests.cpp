@@ -2,7 +2,7 @@
 // ARFF (German credit), walk-forward time series (S&P 500), clinical, cost-matrix and trading
 // metrics, and class weights.
 #include "plugins/registry.hpp"
-#include "run/class_weights.hpp"
+#include "train/class_weights.hpp"
 #include "support/plugins.hpp"
 #include "support/temp_dir.hpp"
 

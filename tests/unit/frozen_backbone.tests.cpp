@@ -1,7 +1,7 @@
 // A frozen backbone: when a fine-tuning trial trains only the head, the features computed once
 // per study and the head trained on them give the same run as the backbone run every step.
-#include "run/tasks/frozen_backbone.hpp"
-#include "run/trainer.hpp"
+#include "train/tasks/frozen_backbone.hpp"
+#include "train/trainer.hpp"
 #include "support/plugins.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,5 +1,5 @@
 // Classification metrics against values worked out by hand (and checked with scikit-learn).
-#include "run/metrics.hpp"
+#include "train/metrics.hpp"
 
 #include <catch2/catch.hpp>
 #include <torch/torch.h>

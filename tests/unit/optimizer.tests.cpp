@@ -1,5 +1,5 @@
 // The flat-buffer optimizer reproduces torch::optim step for step, and honours its groups.
-#include "run/optimizer.hpp"
+#include "train/optimizer.hpp"
 
 #include <catch2/catch.hpp>
 #include <torch/torch.h>

@@ -2,7 +2,7 @@
 // data must stay shifted after the transform (statistics computed on it would pull it back), and a
 // trial records how many rows its statistics came from.
 #include "plugins/registry.hpp"
-#include "run/preprocess.hpp"
+#include "train/preprocess.hpp"
 #include "run/study.hpp"
 #include "run/trial_runner.hpp"
 #include "support/temp_dir.hpp"

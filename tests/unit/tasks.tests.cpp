@@ -1,8 +1,8 @@
 // The distillation loss against its formula, feature distillation's projection, and the network
 // and parameter groups fine-tuning starts from.
 #include "plugins/registry.hpp"
-#include "run/tasks/distill.hpp"
-#include "run/tasks/finetune.hpp"
+#include "train/tasks/distill.hpp"
+#include "train/tasks/finetune.hpp"
 
 #include <catch2/catch.hpp>
 #include <torch/torch.h>

@@ -2,7 +2,7 @@
 // the layers fine-tuning freezes, kept and re-initialized weights, one deep copy per network, a
 // named submodule for feature distillation; and the export's tracer on a batch-size-bound network.
 #include "artifacts/torchscript_export.hpp"
-#include "run/trainer.hpp"
+#include "train/trainer.hpp"
 #include "support/plugins.hpp"
 #include "support/torchscript.hpp"
 

@@ -1,9 +1,9 @@
 // The train task on real data: deterministic per seed, whatever runs beside it; NaN losses fail the
 // trial with a reason; objectives and metrics come from the held-out splits.
 #include "plugins/registry.hpp"
-#include "run/tasks/task.hpp"
-#include "run/blas.hpp"
-#include "run/trainer.hpp"
+#include "train/tasks/task.hpp"
+#include "train/blas.hpp"
+#include "train/trainer.hpp"
 #include "support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>

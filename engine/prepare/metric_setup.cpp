@@ -1,8 +1,8 @@
 // Metric plugins are configured once per study, before anything is stored.
-#include "run/metric_setup.hpp"
+#include "prepare/metric_setup.hpp"
 
-#include "run/class_weights.hpp"
-#include "run/metrics.hpp"
+#include "train/class_weights.hpp"
+#include "train/metrics.hpp"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 // Class weights from the training split's class counts or from the experiment.
-#include "run/class_weights.hpp"
+#include "train/class_weights.hpp"
 
 #include <lepton/metric.hpp>
 

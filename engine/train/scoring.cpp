@@ -1,7 +1,7 @@
 // Built-in metrics and metric plugins side by side, under one naming scheme.
-#include "run/scoring.hpp"
+#include "train/scoring.hpp"
 
-#include "run/metrics.hpp"
+#include "train/metrics.hpp"
 
 #include <torch/torch.h>
 

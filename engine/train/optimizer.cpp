@@ -1,6 +1,6 @@
 // The flat-buffer optimizer. The arithmetic follows torch::optim (LibTorch 1.13) operation by
 // operation; Adam's update runs as one fused pass over the buffers instead of eight kernels.
-#include "run/optimizer.hpp"
+#include "train/optimizer.hpp"
 
 #include <torch/torch.h>
 

@@ -3,8 +3,8 @@
 #pragma once
 
 #include "plugins/registry.hpp"
-#include "run/checkpoint.hpp"
-#include "run/metrics.hpp"
+#include "train/checkpoint.hpp"
+#include "train/metrics.hpp"
 
 #include <ATen/core/Tensor.h>
 

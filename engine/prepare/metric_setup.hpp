@@ -2,7 +2,7 @@
 #pragma once
 
 #include "plugins/registry.hpp"
-#include "run/scoring.hpp"
+#include "train/scoring.hpp"
 #include "experiment/experiment.hpp"
 
 #include <memory>

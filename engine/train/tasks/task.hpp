@@ -1,10 +1,11 @@
 // The tasks (train, finetune, distill): what a study prepares once for them, and one trial's run.
+// prepare/task_sources.hpp fills TaskResources; run_task reads it.
 #pragma once
 
 #include "plugins/registry.hpp"
-#include "run/checkpoint.hpp"
-#include "run/scoring.hpp"
-#include "run/trainer.hpp"
+#include "train/checkpoint.hpp"
+#include "train/scoring.hpp"
+#include "train/trainer.hpp"
 #include "experiment/experiment.hpp"
 #include "store/store.hpp"
 
@@ -42,21 +43,6 @@ struct TaskResources {
   std::vector<std::int64_t> subset_classes; ///< the dataset's class indices the study keeps, in order
   json dataset_fitted = json::object();     ///< the dataset plugin's fitted state (saved with models)
 };
-
-/// Preparation, step 1 (before the data): reads the saved model a finetune or distill task starts
-/// from, resolving a study reference in `e.storage` (or the reference's own store). Throws
-/// ConfigError at the reference's JSON path.
-std::shared_ptr<TaskResources> open_task(const Experiment& e, const Registry& registry);
-
-/// The model plugin a study trains: the experiment's, else (finetune) the source's.
-std::string task_model_plugin(const Experiment& e, const TaskResources& task);
-
-/// Preparation, step 2: loads the data through the dataset plugin and applies `dataset.subset`.
-std::shared_ptr<DataSplits> load_study_data(const Experiment& e, const Registry& registry, TaskResources& task);
-
-/// Preparation, step 3 (after the data): checks the source or teacher fits the data and the task's
-/// settings, and computes the teacher's outputs. Throws ConfigError.
-void bind_task_data(TaskResources& task, const Experiment& e, const DataSplits& data);
 
 /// The objective reported per epoch (and seen by pruners): the first objective with a per-epoch
 /// value (val_* or train_loss); none when every objective is a cost such as parameter_count.

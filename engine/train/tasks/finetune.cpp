@@ -1,5 +1,5 @@
 // Fine-tuning's starting network and parameter groups.
-#include "run/tasks/finetune.hpp"
+#include "train/tasks/finetune.hpp"
 
 #include "experiment/parameters.hpp"
 

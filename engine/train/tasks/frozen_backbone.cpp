@@ -1,5 +1,5 @@
 // The frozen backbone's features once per study, and the wrapper that trains only the head.
-#include "run/tasks/frozen_backbone.hpp"
+#include "train/tasks/frozen_backbone.hpp"
 
 #include <torch/torch.h>
 

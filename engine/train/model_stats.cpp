@@ -1,5 +1,5 @@
 // Parameter count and single-sample latency.
-#include "run/model_stats.hpp"
+#include "train/model_stats.hpp"
 
 #include <torch/torch.h>
 

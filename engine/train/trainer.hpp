@@ -2,7 +2,7 @@
 #pragma once
 
 #include "experiment/parameters.hpp"
-#include "run/optimizer.hpp"
+#include "train/optimizer.hpp"
 
 #include <lepton/config.hpp>
 #include <lepton/dataset.hpp>

@@ -1,7 +1,7 @@
 // The training loop. Per epoch the training rows are gathered once in a fresh order, then each
 // step takes a contiguous slice (a view, no copy); the optimizer updates all parameters with a few
 // fused kernels. Every step checks that the loss is finite.
-#include "run/trainer.hpp"
+#include "train/trainer.hpp"
 
 #include "experiment/parameters.hpp"
 

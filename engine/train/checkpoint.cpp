@@ -1,8 +1,8 @@
 // Saving and loading models. Weights use LibTorch's archive format, nested by submodule exactly as
 // torch::save(module) writes it; loading checks every name and shape instead of resizing silently.
-#include "run/checkpoint.hpp"
+#include "train/checkpoint.hpp"
 
-#include "run/preprocess.hpp"
+#include "train/preprocess.hpp"
 
 #include <torch/serialize.h>
 #include <torch/torch.h>

@@ -1,5 +1,5 @@
 // Fitting the preprocessing steps and the network wrapper that applies them.
-#include "run/preprocess.hpp"
+#include "train/preprocess.hpp"
 
 #include <torch/torch.h>
 

@@ -1,5 +1,5 @@
 // Distillation: teacher outputs gathered once, soft targets per trial, an optional feature hint.
-#include "run/tasks/distill.hpp"
+#include "train/tasks/distill.hpp"
 
 #include "experiment/parameters.hpp"
 

@@ -2,8 +2,8 @@
 // classes change, and frozen or slowed backbone layers.
 #pragma once
 
-#include "run/optimizer.hpp"
-#include "run/tasks/task.hpp"
+#include "train/optimizer.hpp"
+#include "train/tasks/task.hpp"
 
 #include <lepton/model.hpp>
 

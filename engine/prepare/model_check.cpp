@@ -1,8 +1,8 @@
 // The pre-trial model check: the plugin sees each value a trial could give a categorical
 // parameter (a file per architecture, say), on the input shape the preprocessing gives.
-#include "run/model_check.hpp"
+#include "prepare/model_check.hpp"
 
-#include "run/preprocess.hpp"
+#include "train/preprocess.hpp"
 #include "experiment/parameters.hpp"
 #include "experiment/preprocess_spec.hpp"
 

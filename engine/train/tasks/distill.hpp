@@ -1,7 +1,7 @@
 // Knowledge distillation: the teacher's outputs, computed once per study, and the student's loss.
 #pragma once
 
-#include "run/trainer.hpp"
+#include "train/trainer.hpp"
 
 #include <lepton/dataset.hpp>
 #include <lepton/model.hpp>

@@ -1,4 +1,4 @@
-#include "run/blas.hpp"
+#include "train/blas.hpp"
 
 #include <dlfcn.h>
 

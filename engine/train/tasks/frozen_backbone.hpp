@@ -3,7 +3,7 @@
 // every trial, the way a distillation teacher's outputs are, so that a trial trains only the head.
 #pragma once
 
-#include "run/tasks/finetune.hpp"
+#include "train/tasks/finetune.hpp"
 
 #include <lepton/dataset.hpp>
 #include <lepton/model.hpp>

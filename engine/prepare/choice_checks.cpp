@@ -1,5 +1,5 @@
 // Checking each model family of an experiment against its plugin before anything runs.
-#include "run/choice_checks.hpp"
+#include "prepare/choice_checks.hpp"
 
 #include "experiment/parameters.hpp"
 #include "experiment/preprocess_spec.hpp"

@@ -1,5 +1,5 @@
 // Classification metrics computed on the CPU from logits; small held-out splits make this cheap.
-#include "run/metrics.hpp"
+#include "train/metrics.hpp"
 
 #include <torch/torch.h>
 

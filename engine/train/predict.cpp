@@ -1,8 +1,8 @@
 // Prediction: plugin in prediction mode, subset mapping, the network, metrics on labelled rows.
-#include "run/predict.hpp"
+#include "train/predict.hpp"
 
 #include "data/subset.hpp"
-#include "run/trainer.hpp"
+#include "train/trainer.hpp"
 
 #include <torch/torch.h>
 
