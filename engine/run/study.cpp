@@ -6,6 +6,7 @@
 #include "run/heartbeat.hpp"
 #include "run/history.hpp"
 #include "run/isolation.hpp"
+#include "prepare/metric_setup.hpp"
 #include "run/pruners.hpp"
 #include "run/trial_runner.hpp"
 #include "run/worker_identity.hpp"
