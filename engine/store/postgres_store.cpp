@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
@@ -49,13 +50,9 @@ std::string numbered_placeholders(const std::string& sql) {
 
 // libpq's messages span lines ("FATAL: ...\n\tThis probably means..."): one line for ours.
 std::string trimmed(const char* message) {
+  std::istringstream words(message ? message : "");
   std::string out;
-  for (const char* p = message ? message : ""; *p; ++p) {
-    const bool space = *p == '\n' || *p == '\t' || *p == ' ';
-    if (space && (out.empty() || out.back() == ' ')) continue;
-    out += space ? ' ' : *p;
-  }
-  while (!out.empty() && out.back() == ' ') out.pop_back();
+  for (std::string word; words >> word;) out += (out.empty() ? "" : " ") + word;
   return out;
 }
 

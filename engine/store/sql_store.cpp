@@ -144,25 +144,14 @@ class SqlStore final : public Store {
           "UPDATE studies SET next_number = next_number + 1, version = version + 1 WHERE id = ? RETURNING version",
           {study_id});
       const bool failed = !proposal->error.empty();
-      auto inserted = db_->query("INSERT INTO trials (study_id, number, state, seed, worker, started_at, heartbeat_at, "
-                                 "finished_at, error, version, token) VALUES (?, ?, ?, ?, ?, " + now_ + ", " + now_ +
-                                     ", " + (failed ? now_ : "NULL") + ", ?, ?, ?) RETURNING id, started_at",
-                                 {study_id, number, failed ? "FAIL" : "RUNNING", seed_to_db(proposal->seed), worker,
-                                  proposal->error, version, token});
-      TrialRecord t;
-      t.id = inserted.at(0, 0).integer();
-      t.study_id = study_id;
-      t.number = number;
-      t.state = failed ? TrialState::kFail : TrialState::kRunning;
-      t.seed = proposal->seed;
-      t.params = proposal->params;
-      t.worker = worker;
-      t.error = proposal->error;
-      t.started_at = t.heartbeat_at = inserted.at(0, 1).real();
-      if (failed) t.finished_at = t.started_at;
-      t.version = version;
-      for (const auto& item : t.params.items()) put(kParams, t.id, item.key(), item.value().dump());
-      return t;
+      const std::int64_t id = integer("INSERT INTO trials (study_id, number, state, seed, worker, started_at, "
+                                      "heartbeat_at, finished_at, error, version, token) VALUES (?, ?, ?, ?, ?, " +
+                                          now_ + ", " + now_ + ", " + (failed ? now_ : "NULL") +
+                                          ", ?, ?, ?) RETURNING id",
+                                      {study_id, number, failed ? "FAIL" : "RUNNING", seed_to_db(proposal->seed),
+                                       worker, proposal->error, version, token});
+      for (const auto& item : proposal->params.items()) put(kParams, id, item.key(), item.value().dump());
+      return load_where(study_id, "id = ?", id).at(0);
     });
   }
 

@@ -23,9 +23,15 @@ namespace {
 constexpr int kApplicationId = 0x4C455054;  // "LEPT": marks the file as a Lepton store
 constexpr int kBusyTimeoutMs = 60'000;
 
-// Why a write failed when SQLite only says "disk I/O error" (it does not keep the errno): a full
-// file system or a file-size limit, when either holds.
+// Why a write failed, when it is something a user can fix: SQLite keeps the errno of some I/O
+// errors, and for others only says "disk I/O error", so a full file system or a file-size limit
+// is looked up.
 std::string write_failure_cause(sqlite3* db) {
+  const int extended = sqlite3_extended_errcode(db), system_errno = sqlite3_system_errno(db);
+  if ((extended & 0xff) == SQLITE_FULL) return "the disk is full";
+  if ((extended & 0xff) != SQLITE_IOERR) return "";
+  if (system_errno == ENOSPC || system_errno == EDQUOT || system_errno == EFBIG) return std::strerror(system_errno);
+  if (extended != SQLITE_IOERR_WRITE && extended != SQLITE_IOERR_FSYNC && extended != SQLITE_IOERR_TRUNCATE) return "";
   const char* file = sqlite3_db_filename(db, "main");
   struct statvfs fs {};
   if (file && *file && statvfs(std::filesystem::path(file).parent_path().c_str(), &fs) == 0 &&
@@ -39,24 +45,12 @@ std::string write_failure_cause(sqlite3* db) {
 
 // One message per failure a user can act on; the raw SQLite text otherwise.
 std::string describe_error(sqlite3* db, const std::string& url, const std::string& what) {
-  const int extended = sqlite3_extended_errcode(db);
-  const int code = extended & 0xff;
-  const int system_errno = sqlite3_system_errno(db);
-  if (code == SQLITE_IOERR && (system_errno == ENOSPC || system_errno == EDQUOT || system_errno == EFBIG))
-    return url + ": cannot write: " + std::strerror(system_errno) +
-           "; the last transaction was rolled back and the file is intact; free space, then resume the study";
-  if (extended == SQLITE_IOERR_WRITE || extended == SQLITE_IOERR_FSYNC || extended == SQLITE_IOERR_TRUNCATE) {
-    const std::string cause = write_failure_cause(db);
-    if (!cause.empty())
-      return url + ": cannot write: " + cause +
-             "; the last transaction was rolled back and the file is intact; make room, then resume the study";
-  }
-  switch (code) {
+  if (const std::string cause = write_failure_cause(db); !cause.empty())
+    return url + ": cannot write: " + cause +
+           "; the last transaction was rolled back and the file is intact; make room, then resume the study";
+  switch (sqlite3_extended_errcode(db) & 0xff) {
     case SQLITE_NOTADB: return url + ": the file is not an SQLite database (or is corrupt); nothing was changed";
     case SQLITE_CORRUPT: return url + ": the database is corrupt; `sqlite3 FILE .recover` may save its content";
-    case SQLITE_FULL:
-      return url + ": the disk is full; the last transaction was rolled back and the file is intact; free space, "
-                   "then resume the study";
     case SQLITE_READONLY:
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
@@ -67,7 +61,7 @@ std::string describe_error(sqlite3* db, const std::string& url, const std::strin
              " s; another process holds a long write";
     default: {
       std::string message = url + ": " + what + " failed: " + sqlite3_errmsg(db);
-      if (system_errno != 0) message += std::string(" (") + std::strerror(system_errno) + ")";
+      if (const int e = sqlite3_system_errno(db)) message += std::string(" (") + std::strerror(e) + ")";
       return message;
     }
   }
