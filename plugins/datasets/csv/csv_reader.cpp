@@ -32,55 +32,61 @@ std::string read_all(const std::string& file) {
   return text;
 }
 
-std::string trim(const std::string& s) {
-  const auto begin = s.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return "";
-  const auto end = s.find_last_not_of(" \t\r");
-  return s.substr(begin, end - begin + 1);
+// Appends `cell` without its surrounding spaces, tabs and carriage returns.
+void push_trimmed(std::vector<std::string>& cells, const std::string& cell) {
+  const auto begin = cell.find_first_not_of(" \t\r");
+  if (begin == std::string::npos) {
+    cells.emplace_back();
+    return;
+  }
+  cells.emplace_back(cell, begin, cell.find_last_not_of(" \t\r") - begin + 1);
 }
 
-std::vector<std::string> split_line(const std::string& line, char delimiter) {
-  std::vector<std::string> cells;
+}  // namespace
+
+// One pass over the text (RFC 4180): a field that starts with a quote may hold the delimiter, doubled
+// quotes and line breaks; a row is numbered by the line it starts on.
+std::vector<Row> read_rows(const std::string& file, char delimiter) {
+  const std::string text = read_all(file);
+  std::vector<Row> rows;
+  Row row{1, {}};
   std::string cell;
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
+  bool quoted = false, had_quotes = false;
+  std::size_t line = 1;
+  auto end_row = [&] {
+    push_trimmed(row.cells, cell);
+    cell.clear();
+    const bool blank = row.cells.size() == 1 && row.cells[0].empty() && !had_quotes;
+    if (!blank) rows.push_back(std::move(row));
+    row = Row{line + 1, {}};
+    had_quotes = false;
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
         cell += '"';
         ++i;
       } else if (c == '"') {
         quoted = false;
       } else {
+        if (c == '\n') ++line;
         cell += c;
       }
-    } else if (c == '"') {
-      quoted = true;
+    } else if (c == '"' && cell.find_first_not_of(" \t") == std::string::npos) {  // elsewhere a quote is text (12")
+      quoted = had_quotes = true;
     } else if (c == delimiter) {
-      cells.push_back(trim(cell));
+      push_trimmed(row.cells, cell);
       cell.clear();
+    } else if (c == '\n') {
+      end_row();
+      ++line;
     } else {
       cell += c;
     }
   }
-  cells.push_back(trim(cell));
-  return cells;
-}
-
-}  // namespace
-
-std::vector<Row> read_rows(const std::string& file, char delimiter) {
-  const std::string text = read_all(file);
-  std::vector<Row> rows;
-  std::size_t line_number = 0, begin = 0;
-  while (begin <= text.size()) {
-    std::size_t end = text.find('\n', begin);
-    if (end == std::string::npos) end = text.size();
-    ++line_number;
-    const std::string line = text.substr(begin, end - begin);
-    if (!trim(line).empty()) rows.push_back({line_number, split_line(line, delimiter)});
-    begin = end + 1;
-  }
+  if (quoted) throw std::runtime_error(file + ":" + std::to_string(row.line) + ": a quoted field is not closed");
+  if (!cell.empty() || !row.cells.empty() || had_quotes) end_row();
   return rows;
 }
 

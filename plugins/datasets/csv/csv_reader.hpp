@@ -11,8 +11,9 @@ struct Row {
   std::vector<std::string> cells;
 };
 
-/// Reads every non-empty line of `file` (gzip-compressed or not). Quoted fields may hold the
-/// delimiter and doubled quotes. Throws std::runtime_error when the file cannot be read.
+/// Reads every non-blank row of `file` (gzip-compressed or not). Quoted fields may hold the
+/// delimiter, doubled quotes and line breaks. Throws std::runtime_error when the file cannot be read
+/// or a quoted field is not closed.
 std::vector<Row> read_rows(const std::string& file, char delimiter);
 
 /// Parses a whole cell as a finite number.
