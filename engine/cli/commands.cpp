@@ -134,6 +134,8 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   if (const std::string blas = blas_library(); is_reference_blas(blas))
     spdlog::warn("LibTorch runs on the reference BLAS ({}): training is about 3x slower than with OpenBLAS; "
                  "install libopenblas0-serial (scripts/setup does)", blas);
+  for (const auto& notice : prepared.data->info.value("notices", json::array()))
+    spdlog::info("{}: {}", experiment.dataset.path, notice.get<std::string>());
   if (const auto& source = prepared.task->source)
     spdlog::info("{} from {} ({})", experiment.task.type == TaskType::kFinetune ? "fine-tuning" : "distilling", source->description, source->folder);
   const RunSummary summary = run_study(prepared, *store, registry, options, progress, study_name);

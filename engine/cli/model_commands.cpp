@@ -10,6 +10,7 @@
 #include "train/predict.hpp"
 #include "store/store.hpp"
 
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -109,6 +110,7 @@ int predict_command(const PredictArgs& args) {
   Registry registry;
   registry.load_default();
   const lepton::engine::Predictions p = predict_file(args.model, args.data, registry);
+  for (const auto& notice : p.notices) spdlog::warn("{}: {}", args.data, notice);
   const auto n = p.predicted.size(0);
   const auto shown = std::min<std::int64_t>(n, args.limit ? std::max<long long>(0, *args.limit) : n);
   const auto confidence = std::get<0>(p.probabilities.max(1)).contiguous();

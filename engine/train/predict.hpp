@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lepton::engine {
 
@@ -22,6 +23,7 @@ struct Predictions {
   at::Tensor labels;         ///< {N} true class indices, -1 for labels outside the model's classes; undefined without labels
   std::optional<ClassificationMetrics> metrics;  ///< over the samples whose label is one of the model's classes
   std::int64_t scored = 0;   ///< how many samples the metrics cover
+  std::vector<std::string> notices;  ///< what the dataset plugin said about the file (e.g. unseen categories)
 };
 
 /// Loads the model saved in `model_folder` and predicts every sample of `data_file` (relative paths

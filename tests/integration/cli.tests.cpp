@@ -76,14 +76,16 @@ TEST_CASE("a bad experiment exits 2 with the JSON path and writes no store", "[c
   }
 }
 
-TEST_CASE("a non-numeric cell names the file, line and column", "[cli][slow]") {
+TEST_CASE("a text cell in a column declared numeric names the column, line and fix", "[cli][slow]") {
   lepton::test::TempDir dir;
   dir.write("tiny.csv", "a,b,label\n1,2,0\n3,x,1\n5,6,0\n7,8,1\n");
   json experiment = lepton::test::small_experiment("bad", 2, 1);
   experiment["dataset"]["path"] = dir.file("tiny.csv");
+  experiment["dataset"]["types"] = {{"b", "numeric"}};
   const auto r = run_lepton({"run", dir.write_json("e.json", experiment), "--storage", dir.sqlite_url()});
   CHECK(r.exit_code == 2);
-  CHECK_THAT(r.err, Catch::Contains("tiny.csv:3, column \"b\": not a number: \"x\""));
+  CHECK_THAT(r.err, Catch::Contains("dataset.types.b: column \"b\" is declared numeric, but line 3 holds \"x\"; "
+                                    "declare it \"categorical\", or list \"x\" in \"missing\""));
 }
 
 TEST_CASE("queries on a missing store or study say what exists", "[cli][slow]") {
@@ -118,3 +120,4 @@ TEST_CASE("plugins list shows refused plugins and why", "[cli][slow]") {
   CHECK(inspect.exit_code == 2);
   CHECK_THAT(inspect.out, Catch::Contains("refused: plugin wrong_abi.so: built for ABI 999"));
 }
+

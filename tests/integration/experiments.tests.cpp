@@ -34,6 +34,7 @@ const std::map<std::string, std::string> kExamples{
     {"iris_cv.json", "the digits and iris examples run as documented"},
     {"iris_select.json", "the model-selection examples run as documented"},
     {"quickstart.json", "the quickstart study reaches the accuracy bar and stores test metrics"},
+    {"titanic.json", "the Titanic example reads the raw file, reaches 0.80 and predicts new passengers"},
     {"tpe.json", "the tpe example experiment runs"},
 };
 

@@ -128,3 +128,41 @@ TEST_CASE("running again continues the study up to its budget", "[e2e][slow]") {
   CHECK_THAT(refused.err, Catch::Contains("search.seed: study \"bc\"") && Catch::Contains("--study NEW_NAME"));
   CHECK(store->trials(store->find_study("bc")->id).size() == 5);
 }
+
+TEST_CASE("the Titanic example reads the raw file, reaches 0.80 and predicts new passengers", "[e2e][csv][slow]") {
+  TempDir dir;
+  const auto r = run_lepton({"run", std::string(LEPTON_SOURCE_DIR) + "/experiments/titanic.json", "--storage",
+                             dir.sqlite_url(), "--quiet"},
+                            {}, LEPTON_SOURCE_DIR);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  // What was left out, and why, is said before the first trial.
+  CHECK_THAT(r.err, Catch::Contains("column \"Name\" looks like free text or an ID"));
+  CHECK_THAT(r.err, Catch::Contains("column \"PassengerId\" counts up by one"));
+
+  auto store = open_store(dir.sqlite_url(), OpenMode::kExisting);
+  const auto study = store->find_study("titanic");
+  REQUIRE(study);
+  const auto trials = store->trials(study->id);
+  CHECK(trials.size() == 20);
+  const auto best = best_trial(trials, study->objectives);
+  REQUIRE(best);
+  CHECK(best->values.at(0) >= 0.80);
+
+  // The exported model reads new passengers: columns in any order, no label, a port never seen.
+  const std::string model = dir.file("model");
+  REQUIRE(run_lepton({"export", "--storage", dir.sqlite_url(), "--study", "titanic", "-o", model}).exit_code == 0);
+  const std::string passengers = dir.write("passengers.csv",
+                                           "Sex,Age,Pclass,Fare,Embarked,SibSp,Parch\n"
+                                           "female,29,1,80,C,0,0\n"
+                                           "male,,3,7.9,X,0,0\n");
+  const auto p = run_lepton({"predict", "--model", model, "--data", passengers, "--json"});
+  INFO(p.err);
+  REQUIRE(p.exit_code == 0);
+  CHECK_THAT(p.err, Catch::Contains("1 cell(s) hold categories the model never saw"));
+  const json predictions = json::parse(p.out);
+  REQUIRE(predictions.at("samples") == 2);
+  // A first-class woman survives and a third-class man does not, in any model worth 0.80.
+  CHECK(predictions.at("predictions")[0].at("class") == "1");
+  CHECK(predictions.at("predictions")[1].at("class") == "0");
+}

@@ -1,5 +1,7 @@
-// The CSV dataset plugin: numeric features and a label column, split stratified by class with a
-// seed, optionally standardized with statistics of the training split only.
+// The CSV dataset plugin: tables as they come (numbers, text categories, missing cells) with a label
+// column, from one file split stratified by class with a seed, or from separate train, valid and
+// test files; missing cells are filled and standardization fitted on the training split only.
+#include "columns.hpp"
 #include "csv_reader.hpp"
 
 #include <lepton/lepton.hpp>
@@ -22,6 +24,7 @@ using lepton::json;
 
 struct Table {
   std::vector<std::string> names;  // column names (generated when the file has none)
+  bool named = false;              // the file's first line named the columns
   std::vector<lepton::csv::Row> rows;
   std::vector<std::string> sklearn_classes;
   std::int64_t sklearn_samples = -1, sklearn_features = -1;
@@ -64,6 +67,7 @@ Table read_table(const std::string& file, char delimiter, const std::string& hea
     t.rows.erase(t.rows.begin());
   } else if (kind == "names") {
     t.names = first;
+    t.named = true;
     t.rows.erase(t.rows.begin());
   }
   if (t.names.empty())
@@ -112,32 +116,6 @@ std::vector<std::int64_t> read_shape(const ConfigObject& cfg, std::size_t featur
   return input_shape;
 }
 
-// Features of every row as float32 {N, shape...}, scaled; `columns` are the table columns to read.
-torch::Tensor read_features(const Table& t, const std::vector<std::size_t>& columns, double scale,
-                            const std::vector<std::int64_t>& input_shape, const std::string& file_name,
-                            const std::string& path) {
-  const auto n = static_cast<std::int64_t>(t.rows.size());
-  const auto d = static_cast<std::int64_t>(columns.size());
-  auto x = torch::empty({n, d}, torch::kFloat32);
-  auto* xp = x.data_ptr<float>();
-  for (std::int64_t r = 0; r < n; ++r) {
-    const auto& row = t.rows[static_cast<std::size_t>(r)];
-    for (std::int64_t c = 0; c < d; ++c) {
-      const std::string& cell = row.cells[columns[static_cast<std::size_t>(c)]];
-      double v;
-      if (!lepton::csv::parse_number(cell, v))
-        throw ConfigError(path, file_name + ":" + std::to_string(row.line) + ", column \"" +
-                                    t.names[columns[static_cast<std::size_t>(c)]] + "\": " +
-                                    (cell.empty() ? std::string("missing value") : "not a number: \"" + cell + "\"") +
-                                    "; clean the file or drop the column with \"drop\"");
-      xp[r * d + c] = static_cast<float>(v * scale);
-    }
-  }
-  std::vector<std::int64_t> shape{n};
-  shape.insert(shape.end(), input_shape.begin(), input_shape.end());
-  return x.reshape(shape);
-}
-
 // Two label cells name the same class: equal text, or equal numbers ("5" and "5.0").
 bool same_label(const std::string& a, const std::string& b) {
   if (a == b) return true;
@@ -145,24 +123,109 @@ bool same_label(const std::string& a, const std::string& b) {
   return lepton::csv::parse_number(a, va) && lepton::csv::parse_number(b, vb) && va == vb;
 }
 
+// The files a dataset reads: `"path": FILE`, or `"path": {"train": ..., "valid": ..., "test": ...}`.
+struct Sources {
+  std::string train, valid, test;  ///< resolved; valid and test empty when the split makes them
+  std::string train_path, valid_path, test_path;
+
+  static Sources read(const ConfigObject& cfg, const std::vector<std::string>& search_dirs) {
+    Sources s;
+    if (!cfg.raw("path").is_object()) {
+      s.train_path = cfg.path_of("path");
+      s.train = lepton::resolve_data_file(cfg.required<std::string>("path"), search_dirs, s.train_path);
+      return s;
+    }
+    ConfigObject files = cfg.object("path");
+    auto file = [&](const char* key, std::string& path) {
+      path = files.path_of(key);
+      return files.has(key) ? lepton::resolve_data_file(files.required<std::string>(key), search_dirs, path) : "";
+    };
+    s.train = file("train", s.train_path);
+    s.valid = file("valid", s.valid_path);
+    s.test = file("test", s.test_path);
+    files.finish();
+    if (s.train.empty()) throw ConfigError(files.path(), "expected at least {\"train\": FILE}, with \"valid\" and \"test\" optional");
+    return s;
+  }
+};
+
+std::string file_name_of(const std::string& file) { return std::filesystem::path(file).filename().string(); }
+
+// How cells are read: what counts as missing, column types, filling. Shared by training and prediction.
+struct Reading {
+  std::vector<std::string> missing_tokens = lepton::csv::MissingCells::defaults();
+  lepton::csv::ColumnOptions columns;
+  double scale = 1.0;
+
+  static Reading read(const ConfigObject& cfg) {
+    Reading r;
+    if (cfg.has("missing")) {
+      const json& tokens = cfg.raw("missing");
+      if (!tokens.is_array()) throw ConfigError(cfg.path_of("missing"), "expected an array of cells that mean \"no value\"");
+      r.missing_tokens.clear();
+      for (std::size_t i = 0; i < tokens.size(); ++i)
+        r.missing_tokens.push_back(lepton::convert<std::string>(tokens[i], cfg.path_of("missing") + "[" + std::to_string(i) + "]"));
+    }
+    r.columns.types_path = cfg.path_of("types");
+    if (cfg.has("types")) {
+      const json& types = cfg.raw("types");
+      if (!types.is_object())
+        throw ConfigError(r.columns.types_path, "expected an object of column name -> \"numeric\", \"categorical\" or \"drop\"");
+      for (const auto& item : types.items()) {
+        const std::string at = r.columns.types_path + "." + item.key();
+        const auto type = lepton::convert<std::string>(item.value(), at);
+        if (type != "numeric" && type != "categorical" && type != "drop")
+          throw ConfigError(at, "expected \"numeric\", \"categorical\" or \"drop\", got \"" + type + "\"");
+        r.columns.types[item.key()] = type;
+      }
+    }
+    r.columns.impute = cfg.one_of("impute", {"median", "mean"}, std::string("median"));
+    r.columns.missing_indicators = cfg.optional<bool>("missing_indicators", false);
+    r.scale = cfg.optional<double>("scale", 1.0);
+    return r;
+  }
+};
+
+// Features {N, shape...}: missing cells filled, numbers scaled. `x` is what ColumnPlan::encode made.
+at::Tensor finish_features(const lepton::csv::ColumnPlan& plan, const at::Tensor& x, double scale,
+                           const std::vector<std::int64_t>& input_shape) {
+  auto out = plan.filled(x);
+  if (scale != 1.0) {
+    const std::vector<bool> scalable = plan.scalable();
+    const auto numbers = torch::tensor(std::vector<std::uint8_t>(scalable.begin(), scalable.end())).to(torch::kBool);
+    out = torch::where(numbers, out * scale, out);
+  }
+  std::vector<std::int64_t> shape{x.size(0)};
+  shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+  return out.reshape(shape).contiguous();
+}
+
 class CsvDataset final : public lepton::Dataset {
  public:
   lepton::DataSplits load(const lepton::DatasetRequest& request) const override {
     ConfigObject cfg(request.config, request.path);
-    const std::string configured = cfg.required<std::string>("path");
-    const std::string file = request.predict ? lepton::resolve_data_file(request.file, request.search_dirs, "--data")
-                                             : lepton::resolve_data_file(configured, request.search_dirs, cfg.path_of("path"));
     const std::string header = cfg.one_of("header", {"auto", "sklearn", "names", "none"}, std::string("auto"));
     const std::string delimiter = cfg.optional<std::string>("delimiter", ",");
     if (delimiter.size() != 1) throw ConfigError(cfg.path_of("delimiter"), "expected one character, got \"" + delimiter + "\"");
-    const double scale = cfg.optional<double>("scale", 1.0);
     const bool standardize = cfg.optional<bool>("standardize", false);
-
+    const Reading reading = Reading::read(cfg);
     const lepton::SplitOptions split = lepton::SplitOptions::read(cfg);
+    if (request.predict) return load_for_prediction(cfg, request, header, delimiter[0], reading);
+    const Sources sources = Sources::read(cfg, request.search_dirs);
 
-    const Table t = read_table(file, delimiter[0], header, request.predict ? "--data" : cfg.path_of("path"));
-    const std::string file_name = std::filesystem::path(file).filename().string();
-    if (request.predict) return load_for_prediction(cfg, request, t, file, scale);
+    const Table t = read_table(sources.train, delimiter[0], header, sources.train_path);
+    // Separate files must have the training file's columns.
+    auto read_other = [&](const std::string& file, const std::string& path) -> std::optional<Table> {
+      if (file.empty()) return std::nullopt;
+      Table other = read_table(file, delimiter[0], header, path);
+      if (other.names != t.names)
+        throw ConfigError(path, file_name_of(file) + " has columns " + json(other.names).dump() + ", but " +
+                                    file_name_of(sources.train) + " has " + json(t.names).dump());
+      return other;
+    };
+    const std::optional<Table> valid_t = read_other(sources.valid, sources.valid_path);
+    const std::optional<Table> test_t = read_other(sources.test, sources.test_path);
+    const std::string file_name = file_name_of(sources.train);
 
     const std::size_t label_column =
         cfg.has("label") ? column_index(t, cfg.raw("label"), cfg.path_of("label")) : t.names.size() - 1;
@@ -173,31 +236,41 @@ class CsvDataset final : public lepton::Dataset {
       for (std::size_t i = 0; i < drop.size(); ++i)
         dropped.insert(column_index(t, drop[i], cfg.path_of("drop") + "[" + std::to_string(i) + "]"));
     }
-    std::vector<std::size_t> features;
+    std::vector<std::size_t> candidates;
     for (std::size_t c = 0; c < t.names.size(); ++c)
-      if (!dropped.count(c)) features.push_back(c);
-    if (features.empty()) throw ConfigError(request.path, "no feature columns left after the label and dropped ones");
-    const std::vector<std::int64_t> input_shape = read_shape(cfg, features.size());
+      if (!dropped.count(c)) candidates.push_back(c);
+    std::vector<const std::vector<lepton::csv::Row>*> tables{&t.rows};
+    for (const auto* other : {&valid_t, &test_t})
+      if (*other) tables.push_back(&(*other)->rows);
+    const lepton::csv::MissingCells missing(reading.missing_tokens);
+    lepton::csv::ColumnPlan plan = lepton::csv::plan_columns(t.names, candidates, tables, missing, reading.columns);
+    if (plan.columns.empty())
+      throw ConfigError(request.path, "no feature columns left after the label, dropped and left-out ones" +
+                                          (plan.notices.empty() ? std::string() : " (" + plan.notices[0] + ")"));
+    const std::vector<std::int64_t> input_shape = read_shape(cfg, static_cast<std::size_t>(plan.width()));
     cfg.finish();
 
     if (t.sklearn_samples >= 0 && static_cast<std::int64_t>(t.rows.size()) != t.sklearn_samples)
-      throw ConfigError(cfg.path_of("path"), file_name + " declares " + std::to_string(t.sklearn_samples) +
-                                                 " samples in its header but holds " + std::to_string(t.rows.size()) +
-                                                 "; the file is truncated or wrong");
+      throw ConfigError(sources.train_path, file_name + " declares " + std::to_string(t.sklearn_samples) +
+                                                " samples in its header but holds " + std::to_string(t.rows.size()) +
+                                                "; the file is truncated or wrong");
     if (t.sklearn_features >= 0 && t.sklearn_features != static_cast<std::int64_t>(t.names.size() - 1))
-      throw ConfigError(cfg.path_of("path"), file_name + " declares " + std::to_string(t.sklearn_features) +
-                                                 " features but rows hold " + std::to_string(t.names.size() - 1));
+      throw ConfigError(sources.train_path, file_name + " declares " + std::to_string(t.sklearn_features) +
+                                                " features but rows hold " + std::to_string(t.names.size() - 1));
 
     // Labels: integers keep their numeric order, other values are sorted as text.
     std::vector<std::string> raw_labels;
     bool numeric_labels = true;
-    for (const auto& row : t.rows) {
-      raw_labels.push_back(row.cells[label_column]);
-      double v;
-      if (raw_labels.back().empty())
-        throw ConfigError(cfg.path_of("path"), file_name + ":" + std::to_string(row.line) + ": the label is missing");
-      if (!lepton::csv::parse_number(raw_labels.back(), v) || std::floor(v) != v) numeric_labels = false;
-    }
+    for (std::size_t k = 0; k < tables.size(); ++k)
+      for (const auto& row : *tables[k]) {
+        raw_labels.push_back(row.cells[label_column]);
+        double v;
+        if (missing(raw_labels.back()))
+          throw ConfigError(k == 0 ? sources.train_path : k == 1 && valid_t ? sources.valid_path : sources.test_path,
+                            "line " + std::to_string(row.line) + ": the label (column \"" + t.names[label_column] +
+                                "\") is missing; drop such rows or fill them in");
+        if (!lepton::csv::parse_number(raw_labels.back(), v) || std::floor(v) != v) numeric_labels = false;
+      }
     const std::set<std::string> distinct(raw_labels.begin(), raw_labels.end());
     std::vector<std::string> classes(distinct.begin(), distinct.end());
     if (numeric_labels)
@@ -212,66 +285,132 @@ class CsvDataset final : public lepton::Dataset {
       if (sequential) class_names = t.sklearn_classes;
     }
 
-    const auto n = static_cast<std::int64_t>(t.rows.size());
-    const auto x = read_features(t, features, scale, input_shape, file_name, cfg.path_of("path"));
+    // Every file's rows, one after another (train, then the given valid and test files).
+    std::vector<at::Tensor> parts_x;
+    for (const auto* rows : tables) parts_x.push_back(plan.encode(*rows, missing, file_name, sources.train_path));
+    const auto x = torch::cat(parts_x);
+    const auto n = x.size(0), d = x.size(1);
     std::vector<std::int64_t> labels(static_cast<std::size_t>(n));
     for (std::size_t r = 0; r < labels.size(); ++r) labels[r] = class_index.at(raw_labels[r]);
     const auto y = torch::tensor(labels, torch::kLong);
 
-    const auto parts = lepton::split_rows(labels, static_cast<std::int64_t>(classes.size()), split);
+    // The split makes what no file gives, from the training file's rows.
+    const auto n_train_file = static_cast<std::int64_t>(t.rows.size());
+    lepton::SplitOptions from_train = split;
+    if (valid_t) from_train.valid = 0;
+    if (test_t) from_train.test = 0;
+    auto parts = lepton::split_rows({labels.begin(), labels.begin() + n_train_file},
+                                    static_cast<std::int64_t>(classes.size()), from_train);
+    std::int64_t next = n_train_file;
+    for (auto [given, part] : {std::pair{&valid_t, 1}, {&test_t, 2}}) {
+      if (!*given) continue;
+      parts[static_cast<std::size_t>(part)].clear();
+      for (std::size_t r = 0; r < (*given)->rows.size(); ++r) parts[static_cast<std::size_t>(part)].push_back(next++);
+    }
+    const std::vector<std::int64_t> flat{d};
     lepton::DataSplits out;
-    out.train = lepton::take_rows(x, y, parts[0], input_shape);
-    out.valid = lepton::take_rows(x, y, parts[1], input_shape);
-    out.test = lepton::take_rows(x, y, parts[2], input_shape);
-    out.fitted = {{"columns", t.names.size()}, {"label_column", label_column}, {"features", features},
-                  {"labels", classes},         {"class_names", class_names}};
-    if (standardize) out.fitted["standardization"] = lepton::standardize(out).to_json();
+    out.train = lepton::take_rows(x, y, parts[0], flat);
+    out.valid = lepton::take_rows(x, y, parts[1], flat);
+    out.test = lepton::take_rows(x, y, parts[2], flat);
+    const auto missing_per_feature = torch::isnan(x).sum(0).contiguous();
+    const std::int64_t missing_cells = missing_per_feature.sum().item<std::int64_t>();
+    json described = json::array();  // what `lepton data inspect` shows per column
+    for (std::size_t c = 0; c < plan.columns.size(); ++c) {
+      const auto& column = plan.columns[c];
+      json d = {{"name", column.name},
+                {"type", column.type == lepton::csv::ColumnType::kCategorical ? "categorical" : "numeric"},
+                {"missing", missing_per_feature[static_cast<std::int64_t>(c)].item<std::int64_t>()}};
+      if (column.type == lepton::csv::ColumnType::kCategorical) d["categories"] = column.categories;
+      described.push_back(std::move(d));
+    }
+    plan.fit_fills(out.train.x, reading.columns);
+    for (auto* s : {&out.train, &out.valid, &out.test})
+      if (s->size() > 0) s->x = finish_features(plan, s->x, reading.scale, input_shape);
+    out.fitted = {{"columns", t.names.size()}, {"label_column", label_column}, {"plan", plan.to_json()},
+                  {"labels", classes},         {"class_names", class_names},  {"missing", reading.missing_tokens},
+                  {"scale", reading.scale}};
+    if (t.named) out.fitted["header"] = t.names;  // a prediction finds columns by these names
+    out.categorical = plan.categorical();
+    if (standardize) out.fitted["standardization"] = lepton::standardize(out, plan.scalable()).to_json();
     out.input_shape = input_shape;
     out.class_names = class_names;
-    for (const auto c : features) out.feature_names.push_back(t.names[c]);
-    out.info = {{"file", file},          {"rows", n},
-                {"features", features.size()}, {"classes", class_names.size()},
+    out.feature_names = plan.feature_names();
+    json files = sources.train;
+    if (valid_t || test_t) files = {{"train", sources.train}, {"valid", sources.valid}, {"test", sources.test}};
+    out.info = {{"file", files},          {"rows", n},
+                {"features", d},          {"categorical", out.categorical.size()},
+                {"missing_values", missing_cells}, {"classes", class_names.size()},
                 {"train", out.train.size()}, {"valid", out.valid.size()},
                 {"test", out.test.size()}};
+    out.info["columns"] = std::move(described);
+    out.info["label"] = t.names[label_column];
+    if (!plan.notices.empty()) out.info["notices"] = plan.notices;
     return out;
   }
 
  private:
   // Reads a file laid out like the training one, with or without its label column, into `test`.
   static lepton::DataSplits load_for_prediction(const ConfigObject& cfg, const lepton::DatasetRequest& request,
-                                                const Table& t, const std::string& file, double scale) {
-    cfg.allow({"label", "drop", "shape", "split"});
+                                                const std::string& header, char delimiter, const Reading& reading) {
+    cfg.allow({"path", "label", "drop", "shape", "split", "types"});
     const json& fitted = request.fitted;
     const std::string fitted_path = "model.json: dataset.fitted";
     if (!fitted.is_object() || !fitted.contains("columns") || !fitted.contains("labels"))
-      throw ConfigError(fitted_path, "expected the csv plugin's fitted state (columns, label_column, features, labels)");
+      throw ConfigError(fitted_path, "expected the csv plugin's fitted state (columns, label_column, plan, labels)");
+    const std::string file = lepton::resolve_data_file(request.file, request.search_dirs, "--data");
+    const Table t = read_table(file, delimiter, header, "--data");
     const auto columns = fitted.at("columns").get<std::size_t>();
     const auto label_column = fitted.at("label_column").get<std::size_t>();
     const auto labels = fitted.at("labels").get<std::vector<std::string>>();
-    const std::string file_name = std::filesystem::path(file).filename().string();
+    const std::string file_name = file_name_of(file);
+    // Models saved before the column plan read numbers only, and no cell could be missing.
+    lepton::csv::ColumnPlan plan;
+    if (fitted.contains("plan")) {
+      plan = lepton::csv::ColumnPlan::from_json(fitted.at("plan"), fitted_path + ".plan");
+    } else {
+      for (const auto c : fitted.at("features").get<std::vector<std::size_t>>()) {
+        plan.columns.emplace_back();
+        plan.columns.back().name = "x" + std::to_string(c);
+        plan.columns.back().source = c;
+      }
+    }
+    const lepton::csv::MissingCells missing(fitted.contains("plan") ? fitted.value("missing", reading.missing_tokens)
+                                                                    : std::vector<std::string>{});
+    // Columns are found by name when both files name them, else by position: a file with the
+    // label has the training file's columns, one without has the others shifted past it.
+    const std::vector<std::string> trained = fitted.value("header", std::vector<std::string>{});
+    const bool by_name = t.named && trained.size() == columns;
     bool has_labels;
-    if (t.names.size() == columns) {
-      has_labels = true;
-    } else if (t.names.size() + 1 == columns) {
-      has_labels = false;
+    if (by_name) {
+      for (auto& c : plan.columns) {
+        const auto it = std::find(t.names.begin(), t.names.end(), trained[c.source]);
+        if (it == t.names.end())
+          throw ConfigError("--data", file_name + " has no column \"" + trained[c.source] + "\", which the model reads");
+        c.source = static_cast<std::size_t>(it - t.names.begin());
+      }
+      has_labels = std::find(t.names.begin(), t.names.end(), trained[label_column]) != t.names.end();
+    } else if (t.names.size() == columns || t.names.size() + 1 == columns) {
+      has_labels = t.names.size() == columns;
+      if (!has_labels)
+        for (auto& c : plan.columns) c.source -= c.source > label_column ? 1 : 0;
     } else {
       throw ConfigError("--data", file_name + " has " + std::to_string(t.names.size()) + " columns; the model was trained on " +
                                       std::to_string(columns) + " (with the label) or takes " + std::to_string(columns - 1) +
                                       " (without it)");
     }
-    // Training column c sits at c in a file with labels, and one place earlier after the label without.
-    std::vector<std::size_t> features;
-    for (const auto c : fitted.at("features").get<std::vector<std::size_t>>())
-      features.push_back(has_labels || c < label_column ? c : c - 1);
-    const std::vector<std::int64_t> input_shape = read_shape(cfg, features.size());
+    const std::vector<std::int64_t> input_shape = read_shape(cfg, static_cast<std::size_t>(plan.width()));
+    std::int64_t unseen = 0;
+    const auto x = plan.encode(t.rows, missing, file_name, "--data", &unseen);
     lepton::DataSplits out;
-    out.test.x = read_features(t, features, scale, input_shape, file_name, "--data");
+    out.test.x = finish_features(plan, x, fitted.value("scale", reading.scale), input_shape);
     if (has_labels) {
+      const std::size_t at = by_name ? static_cast<std::size_t>(std::find(t.names.begin(), t.names.end(), trained[label_column]) - t.names.begin())
+                                     : label_column;
       out.test.y = torch::full({static_cast<std::int64_t>(t.rows.size())}, -1, torch::kLong);
       auto* yp = out.test.y.data_ptr<std::int64_t>();
       for (std::size_t r = 0; r < t.rows.size(); ++r)
         for (std::size_t k = 0; k < labels.size(); ++k)
-          if (same_label(t.rows[r].cells[label_column], labels[k])) {
+          if (same_label(t.rows[r].cells[at], labels[k])) {
             yp[r] = static_cast<std::int64_t>(k);
             break;
           }
@@ -281,8 +420,14 @@ class CsvDataset final : public lepton::Dataset {
                        .apply(out.test.x);
     out.input_shape = input_shape;
     out.class_names = fitted.value("class_names", labels);
+    out.categorical = plan.categorical();
+    out.feature_names = plan.feature_names();
     out.fitted = fitted;
-    out.info = {{"file", file}, {"rows", t.rows.size()}, {"labels", has_labels}};
+    out.info = {{"file", file}, {"rows", t.rows.size()}, {"labels", has_labels},
+                {"missing_values", torch::isnan(x).sum().item<std::int64_t>()}, {"unseen_categories", unseen}};
+    if (unseen > 0)
+      out.info["notices"] = {std::to_string(unseen) + " cell(s) hold categories the model never saw: read as missing, "
+                             "filled with the training split's most frequent category"};
     return out;
   }
 };
