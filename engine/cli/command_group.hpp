@@ -18,4 +18,8 @@ class CommandGroup {
   virtual std::string input_of(const ConfigError&) const { return ""; }
 };
 
+/// A `--config` option's JSON object, given inline or as @file; an empty option is an empty object.
+/// Throws ConfigError at "--config".
+json read_config_option(const std::string& config);
+
 }  // namespace lepton::cli

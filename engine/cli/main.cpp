@@ -1,5 +1,6 @@
 // `lepton`: the command-line shell over the engine. Parses arguments (CLI11), runs one subcommand,
 // and maps errors to exit codes: 2 for bad input, 1 for anything else.
+#include "cli/data_commands.hpp"
 #include "cli/model_commands.hpp"
 #include "cli/plugin_commands.hpp"
 #include "cli/result_commands.hpp"
@@ -29,6 +30,7 @@ Examples:
   lepton doctor --storage sqlite:///lepton.db
   lepton export --storage sqlite:///lepton.db --study digits-teacher --trial best -o models/teacher
   lepton predict --model models/teacher --data data/digits.csv.gz
+  lepton data inspect data/titanic.csv --label Survived
 
 Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db, postgresql://user:password@host:5432/database
 Plugins: the build's plugin folder, plus folders (or domain packs) in LEPTON_PLUGIN_PATH (colon-separated).
@@ -70,6 +72,7 @@ int main(int argc, char** argv) {
   const PluginCommands plugin_commands(app);  // plugins list, inspect, check
   const ResultCommands result_commands(app);  // report, compare, export-trials
   const ModelCommands model_commands(app);    // export, predict
+  const DataCommands data_commands(app);      // data inspect
   if (argc > 1 && argv[1][0] != '-' && unknown_command(app, argv[1])) return 2;
 
   try {
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
   }
 
   for (const CommandGroup* group : std::initializer_list<const CommandGroup*>{
-           &study_commands, &store_commands, &plugin_commands, &result_commands, &model_commands}) {
+           &study_commands, &store_commands, &plugin_commands, &result_commands, &model_commands, &data_commands}) {
     try {
       if (const auto code = group->run()) return *code;
     } catch (const lepton::ConfigError& e) {

@@ -60,24 +60,6 @@ std::vector<std::string> check_data_dirs(const std::string& file) {
   return dirs;
 }
 
-json read_config_option(const std::string& config) {
-  if (config.empty()) return json::object();
-  std::string text = config;
-  if (config[0] == '@') {
-    std::ifstream in(config.substr(1));
-    if (!in) throw ConfigError("--config", "cannot read " + config.substr(1));
-    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  json value;
-  try {
-    value = json::parse(text);
-  } catch (const json::exception& e) {
-    throw ConfigError("--config", std::string("expected a JSON object: ") + e.what());
-  }
-  if (!value.is_object()) throw ConfigError("--config", "expected a JSON object, got " + describe_json(value));
-  return value;
-}
-
 // The plugin libraries FILES names: files as given, folders (and packs inside them) expanded.
 std::vector<std::string> expand_plugin_files(const std::vector<std::string>& files) {
   std::vector<std::string> out;

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
 
 using lepton::json;
 using lepton::test::run_lepton;
@@ -121,3 +122,33 @@ TEST_CASE("plugins list shows refused plugins and why", "[cli][slow]") {
   CHECK_THAT(inspect.out, Catch::Contains("refused: plugin wrong_abi.so: built for ABI 999"));
 }
 
+TEST_CASE("data inspect says what a run would see, in text and JSON", "[cli][csv]") {
+  const std::string titanic = std::string(LEPTON_SOURCE_DIR) + "/data/titanic.csv";
+  const auto text = run_lepton({"data", "inspect", titanic, "--label", "Survived"});
+  INFO(text.err);
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("891 rows, 7 features, 2 classes"));
+  CHECK_THAT(text.out, Catch::Contains("split: train 535, valid 178, test 178"));
+  CHECK_THAT(text.out, Catch::Contains("classes (label Survived):"));
+  CHECK_THAT(text.out, Catch::Contains("column \"Cabin\" looks like free text or an ID"));
+
+  const auto j = run_lepton({"data", "inspect", titanic, "--label", "Survived", "--json",
+                             "--config", R"({"types": {"Pclass": "categorical"}})"});
+  REQUIRE(j.exit_code == 0);
+  const json report = json::parse(j.out);
+  CHECK(report["plugin"] == "csv");
+  CHECK(report["rows"] == 891);
+  std::map<std::string, json> features;
+  for (const auto& f : report["features"]) features[f["name"].get<std::string>()] = f;
+  CHECK(features.size() == 7);
+  CHECK(features.at("Age")["type"] == "numeric");
+  CHECK(features.at("Age")["missing"] == 177);
+  CHECK(features.at("Embarked")["missing"] == 2);
+  CHECK(features.at("Sex")["categories"] == json::array({"female", "male"}));
+  CHECK(features.at("Pclass")["categories"] == json::array({"1", "2", "3"}));
+  CHECK(report["classes"] == json::array({{{"class", "0"}, {"rows", 549}}, {{"class", "1"}, {"rows", 342}}}));
+
+  const auto unknown = run_lepton({"data", "inspect", "readings.parquet"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("--plugin: cannot tell the dataset plugin from \"readings.parquet\""));
+}

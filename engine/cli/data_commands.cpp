@@ -1,0 +1,184 @@
+// `lepton data inspect`: loads a file through its dataset plugin exactly as a run would, and says
+// what came out: rows and splits, each column's type, missing cells and categories, the class
+// balance, and the notices a run would print.
+#include "cli/data_commands.hpp"
+
+#include "plugins/registry.hpp"
+#include "report/table.hpp"
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+namespace lepton::cli {
+
+namespace {
+
+using engine::PluginKind;
+using engine::Registry;
+
+// The dataset plugin a file's name suggests.
+std::string plugin_for(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  auto ends_with = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  if (ends_with(".csv") || ends_with(".csv.gz") || ends_with(".txt")) return "csv";
+  if (ends_with(".arff")) return "arff";
+  if (ends_with("-ubyte") || ends_with("-ubyte.gz") || std::filesystem::is_directory(path)) return "idx";
+  throw ConfigError("--plugin", "cannot tell the dataset plugin from \"" + name +
+                                    "\"; name it, e.g. --plugin csv (`lepton plugins list` shows them)");
+}
+
+// Each feature: the plugin's own description when it gives one (csv), else what the data shows.
+json describe_features(const DataSplits& data) {
+  if (data.info.contains("columns")) return data.info["columns"];
+  std::map<std::int64_t, const CategoricalColumn*> categorical;
+  for (const auto& c : data.categorical) categorical[c.column] = &c;
+  json out = json::array();
+  const auto features = data.train.x.reshape({data.train.size(), -1});
+  for (std::int64_t f = 0; f < features.size(1) && f < 4096; ++f) {
+    json d = {{"name", f < static_cast<std::int64_t>(data.feature_names.size()) ? data.feature_names[static_cast<std::size_t>(f)]
+                                                                                 : "x" + std::to_string(f)}};
+    if (const auto it = categorical.find(f); it != categorical.end()) {
+      d["type"] = "categorical";
+      d["categories"] = it->second->values;
+    } else {
+      d["type"] = "numeric";
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+json class_counts(const DataSplits& data) {
+  std::vector<std::int64_t> counts(data.class_names.size(), 0);
+  for (const auto* split : {&data.train, &data.valid, &data.test})
+    if (split->size() > 0 && split->y.defined()) {
+      const auto per_class = torch::bincount(split->y.reshape({-1}), {}, static_cast<std::int64_t>(counts.size()));
+      for (std::size_t k = 0; k < counts.size(); ++k) counts[k] += per_class[static_cast<std::int64_t>(k)].item<std::int64_t>();
+    }
+  json out = json::array();
+  for (std::size_t k = 0; k < counts.size(); ++k) out.push_back({{"class", data.class_names[k]}, {"rows", counts[k]}});
+  return out;
+}
+
+// What a run would warn about, beyond the plugin's own notices.
+std::vector<std::string> warnings(const DataSplits& data, const json& classes) {
+  std::vector<std::string> out;
+  for (const auto& notice : data.info.value("notices", json::array())) out.push_back(notice.get<std::string>());
+  std::int64_t total = 0;
+  for (const auto& c : classes) total += c["rows"].get<std::int64_t>();
+  for (const auto& c : classes) {
+    const auto rows = c["rows"].get<std::int64_t>();
+    if (rows < 10)
+      out.push_back("class \"" + c["class"].get<std::string>() + "\" has only " + std::to_string(rows) +
+                    " rows: its validation metrics will be noisy");
+    else if (total > 0 && rows * 20 < total)
+      out.push_back("class \"" + c["class"].get<std::string>() + "\" is " + engine::format_number(100.0 * rows / total, 2) +
+                    "% of the rows: consider \"class_weight\": \"balanced\" and val_f1 or val_roc_auc as the objective");
+  }
+  if (data.class_names.size() < 2) out.push_back("fewer than 2 classes: a run refuses this data");
+  return out;
+}
+
+void print_text(const std::string& path, const std::string& plugin, const DataSplits& data, const json& features,
+                const json& classes, const std::vector<std::string>& notes) {
+  std::cout << path << " (" << plugin << "): " << data.info.value("rows", data.train.size() + data.valid.size() + data.test.size())
+            << " rows, " << features.size() << " features, " << data.class_names.size() << " classes\n";
+  std::cout << "split: train " << data.train.size() << ", valid " << data.valid.size() << ", test " << data.test.size()
+            << "\n\n";
+  engine::TextTable columns({"feature", "type", "missing", "values"});
+  for (const auto& f : features) {
+    std::string values;
+    if (f.contains("categories")) {
+      const auto& categories = f["categories"];
+      for (std::size_t i = 0; i < categories.size() && i < 8; ++i) values += (i ? ", " : "") + categories[i].get<std::string>();
+      if (categories.size() > 8) values += ", ... (" + std::to_string(categories.size()) + ")";
+    }
+    columns.add_row({f["name"].get<std::string>(), f["type"].get<std::string>(),
+                     f.contains("missing") ? std::to_string(f["missing"].get<std::int64_t>()) : "-", values});
+  }
+  columns.print(std::cout);
+  std::int64_t total = 0;
+  for (const auto& c : classes) total += c["rows"].get<std::int64_t>();
+  std::cout << "\nclasses" << (data.info.contains("label") ? " (label " + data.info["label"].get<std::string>() + ")" : "")
+            << ":\n";
+  engine::TextTable balance({"class", "rows", "share"});
+  for (const auto& c : classes) {
+    const auto rows = c["rows"].get<std::int64_t>();
+    balance.add_row({c["class"].get<std::string>(), std::to_string(rows),
+                     total > 0 ? engine::format_number(100.0 * rows / total, 3) + "%" : "-"});
+  }
+  balance.print(std::cout);
+  if (!notes.empty()) {
+    std::cout << "\nnotices:\n";
+    for (const auto& n : notes) std::cout << "  " << n << "\n";
+  }
+}
+
+}  // namespace
+
+int data_inspect_command(const DataInspectArgs& args) {
+  const std::string plugin = args.plugin.empty() ? plugin_for(args.path) : args.plugin;
+  Registry registry;
+  registry.load_default();
+  registry.require(PluginKind::kDataset, plugin, "--plugin");
+  DatasetRequest request;
+  request.config = read_config_option(args.config);
+  request.config["path"] = args.path;
+  if (!args.label.empty()) request.config["label"] = args.label;
+  request.path = "dataset";
+  request.search_dirs = {std::filesystem::current_path().string()};
+  const DataSplits data = registry.dataset(plugin).load(request);
+  const json features = describe_features(data);
+  const json classes = class_counts(data);
+  const std::vector<std::string> notes = warnings(data, classes);
+  if (args.json) {
+    std::cout << json{{"path", args.path},
+                      {"plugin", plugin},
+                      {"rows", data.info.value("rows", data.train.size() + data.valid.size() + data.test.size())},
+                      {"input_shape", data.input_shape},
+                      {"splits", {{"train", data.train.size()}, {"valid", data.valid.size()}, {"test", data.test.size()}}},
+                      {"features", features},
+                      {"classes", classes},
+                      {"notices", notes},
+                      {"info", data.info}}
+                     .dump(2)
+              << std::endl;
+  } else {
+    print_text(args.path, plugin, data, features, classes, notes);
+  }
+  return 0;
+}
+
+DataCommands::DataCommands(CLI::App& app) {
+  auto* data = app.add_subcommand("data", "Look at data before running on it: lepton data inspect FILE");
+  data->require_subcommand(1);
+  inspect_ = data->add_subcommand("inspect", "What Lepton will see in a data file, without running anything");
+  inspect_->add_option("path", args_.path, "The data file (or folder), as a dataset's \"path\" would name it")->required();
+  inspect_->add_option("--plugin", args_.plugin, "The dataset plugin (default: from the extension: .csv csv, .arff arff)");
+  inspect_->add_option("--label", args_.label, "The label column (default: the plugin's, e.g. the last column)");
+  inspect_->add_option("--config", args_.config,
+                       "More dataset settings as in an experiment's \"dataset\" section: a JSON object or @file, "
+                       "e.g. '{\"types\": {\"Pclass\": \"categorical\"}}'");
+  inspect_->add_flag("--json", args_.json, "Print JSON instead of tables");
+  inspect_->footer(R"(
+Loads the file through the dataset plugin exactly as `lepton run` would (the same types, missing cells,
+categories and split), then prints each feature's type, missing cells and categories, the class
+balance, and the notices a run would give.
+
+Examples:
+  lepton data inspect data/titanic.csv --label Survived
+  lepton data inspect data/credit-g.arff --json
+  lepton data inspect sales.csv --label churned --config '{"missing": ["-", "n/a"]}')");
+}
+
+std::optional<int> DataCommands::run() const {
+  if (*inspect_) return data_inspect_command(args_);
+  return std::nullopt;
+}
+
+}  // namespace lepton::cli
