@@ -1,7 +1,13 @@
 // Column typing, encoding and imputation for the csv plugin.
 #include "columns.hpp"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <optional>
 #include <cctype>
 #include <cmath>
 #include <string_view>
@@ -44,90 +50,123 @@ MissingCells::MissingCells(std::vector<std::string> tokens) {
 }
 
 bool MissingCells::operator()(const std::string& cell) const {
+  // Called for every cell: plain ASCII folding, no locale calls, length first.
   std::size_t begin = 0, end = cell.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(cell[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(cell[end - 1]))) --end;
+  while (begin < end && (cell[begin] == ' ' || cell[begin] == '\t')) ++begin;
+  while (end > begin && (cell[end - 1] == ' ' || cell[end - 1] == '\t' || cell[end - 1] == '\r')) --end;
   for (const auto& token : tokens_) {
     if (token.size() != end - begin) continue;
     std::size_t k = 0;
-    while (k < token.size() && std::tolower(static_cast<unsigned char>(cell[begin + k])) == token[k]) ++k;
+    for (; k < token.size(); ++k) {
+      const char c = cell[begin + k];
+      if ((c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c) != token[k]) break;
+    }
     if (k == token.size()) return true;
   }
   return false;
 }
 
+namespace {
+
+// What one column became: a feature, or a notice saying why it was left out (neither: dropped).
+struct ColumnOutcome {
+  std::optional<PlannedColumn> column;
+  std::string notice;
+  std::exception_ptr error;
+};
+
+ColumnOutcome plan_column(const std::string& name, std::size_t source, const std::vector<const std::vector<Row>*>& tables,
+                          const MissingCells& missing, const ColumnOptions& options) {
+  ColumnOutcome outcome;
+  const auto forced = options.types.find(name);
+  const std::string wanted = forced == options.types.end() ? "auto" : forced->second;
+  if (wanted == "drop") return outcome;
+  // One pass for what decides the type; the distinct values only for columns that need them.
+  std::size_t present = 0, missing_cells = 0, numbers = 0;
+  bool counts_up = true;  // integers 1, 2, 3, ... (or from any start): a row ID
+  double previous = NAN;
+  const Row* first_text = nullptr;
+  for (const auto* rows : tables)
+    for (const auto& row : *rows) {
+      const std::string& cell = row.cells[source];
+      if (missing(cell)) {
+        ++missing_cells;
+        counts_up = false;
+        continue;
+      }
+      ++present;
+      double v;
+      if (parse_number(cell, v)) {
+        ++numbers;
+        counts_up = counts_up && std::floor(v) == v && (std::isnan(previous) || v == previous + 1);
+        previous = v;
+      } else {
+        counts_up = false;
+        if (!first_text) first_text = &row;
+      }
+    }
+  std::unordered_set<std::string_view> distinct;
+  distinct.reserve(std::min<std::size_t>(present, 1 << 16));
+  if (wanted == "categorical" || (wanted == "auto" && numbers < present))
+    for (const auto* rows : tables)
+      for (const auto& row : *rows)
+        if (!missing(row.cells[source])) distinct.insert(row.cells[source]);
+  PlannedColumn column;
+  column.name = name;
+  column.source = source;
+  column.indicator = options.missing_indicators && missing_cells > 0;
+  const bool numeric = present > 0 && numbers == present;
+  if (wanted == "numeric") {
+    if (first_text)
+      throw ConfigError(options.types_path + "." + name,
+                        "column \"" + name + "\" is declared numeric, but line " + std::to_string(first_text->line) +
+                            " holds \"" + first_text->cells[source] + "\"; declare it \"categorical\", or list \"" +
+                            first_text->cells[source] + "\" in \"missing\"");
+  } else if (wanted == "auto" && present == 0) {
+    outcome.notice = "column \"" + name + "\" is empty: left out";
+    return outcome;
+  } else if (wanted == "auto" && numeric && counts_up && present > kMinFreeTextValues) {
+    outcome.notice = "column \"" + name + "\" counts up by one (a row ID): left out; keep it with \"types\": {\"" +
+                     name + "\": \"numeric\"}";
+    return outcome;
+  } else if (wanted == "categorical" || !numeric) {
+    if (wanted == "auto" && distinct.size() > kMinFreeTextValues &&
+        static_cast<double>(distinct.size()) > kDistinctShare * static_cast<double>(present)) {
+      outcome.notice = "column \"" + name + "\" looks like free text or an ID (" + std::to_string(distinct.size()) +
+                       " distinct values in " + std::to_string(present) + " rows): left out; keep it with "
+                       "\"types\": {\"" + name + "\": \"categorical\"}";
+      return outcome;
+    }
+    column.type = ColumnType::kCategorical;
+    for (const auto value : distinct) column.categories.emplace_back(value);
+    sort_categories(column.categories);
+  }
+  outcome.column = std::move(column);
+  return outcome;
+}
+
+}  // namespace
+
 ColumnPlan plan_columns(const std::vector<std::string>& names, const std::vector<std::size_t>& sources,
                         const std::vector<const std::vector<Row>*>& tables, const MissingCells& missing,
                         const ColumnOptions& options) {
-  ColumnPlan plan;
   for (const auto& [name, type] : options.types)
     if (std::find(names.begin(), names.end(), name) == names.end())
       throw unknown_name_error(options.types_path + "." + name, "column", name, names);
-  for (const std::size_t source : sources) {
-    const std::string& name = names[source];
-    const auto forced = options.types.find(name);
-    const std::string wanted = forced == options.types.end() ? "auto" : forced->second;
-    if (wanted == "drop") continue;
-    // One pass for what decides the type; the distinct values only for columns that need them.
-    std::size_t present = 0, missing_cells = 0, numbers = 0;
-    bool counts_up = true;  // integers 1, 2, 3, ... (or from any start): a row ID
-    double previous = NAN;
-    const Row* first_text = nullptr;
-    for (const auto* rows : tables)
-      for (const auto& row : *rows) {
-        const std::string& cell = row.cells[source];
-        if (missing(cell)) {
-          ++missing_cells;
-          counts_up = false;
-          continue;
-        }
-        ++present;
-        double v;
-        if (parse_number(cell, v)) {
-          ++numbers;
-          counts_up = counts_up && std::floor(v) == v && (std::isnan(previous) || v == previous + 1);
-          previous = v;
-        } else {
-          counts_up = false;
-          if (!first_text) first_text = &row;
-        }
-      }
-    std::unordered_set<std::string_view> distinct;
-    if (wanted == "categorical" || (wanted == "auto" && numbers < present))
-      for (const auto* rows : tables)
-        for (const auto& row : *rows)
-          if (!missing(row.cells[source])) distinct.insert(row.cells[source]);
-    PlannedColumn column;
-    column.name = name;
-    column.source = source;
-    column.indicator = options.missing_indicators && missing_cells > 0;
-    const bool numeric = present > 0 && numbers == present;
-    if (wanted == "numeric") {
-      if (first_text)
-        throw ConfigError(options.types_path + "." + name,
-                          "column \"" + name + "\" is declared numeric, but line " + std::to_string(first_text->line) +
-                              " holds \"" + first_text->cells[source] + "\"; declare it \"categorical\", or list \"" +
-                              first_text->cells[source] + "\" in \"missing\"");
-    } else if (wanted == "auto" && present == 0) {
-      plan.notices.push_back("column \"" + name + "\" is empty: left out");
-      continue;
-    } else if (wanted == "auto" && numeric && counts_up && present > kMinFreeTextValues) {
-      plan.notices.push_back("column \"" + name + "\" counts up by one (a row ID): left out; keep it with \"types\": {\"" +
-                             name + "\": \"numeric\"}");
-      continue;
-    } else if (wanted == "categorical" || !numeric) {
-      if (wanted == "auto" && distinct.size() > kMinFreeTextValues &&
-          static_cast<double>(distinct.size()) > kDistinctShare * static_cast<double>(present)) {
-        plan.notices.push_back("column \"" + name + "\" looks like free text or an ID (" + std::to_string(distinct.size()) +
-                               " distinct values in " + std::to_string(present) + " rows): left out; keep it with "
-                               "\"types\": {\"" + name + "\": \"categorical\"}");
-        continue;
-      }
-      column.type = ColumnType::kCategorical;
-      for (const auto value : distinct) column.categories.emplace_back(value);
-      sort_categories(column.categories);
+  // Columns are independent: one task each, put back in the file's order (errors too).
+  std::vector<ColumnOutcome> outcomes(sources.size());
+  tbb::parallel_for(std::size_t{0}, sources.size(), [&](std::size_t k) {
+    try {
+      outcomes[k] = plan_column(names[sources[k]], sources[k], tables, missing, options);
+    } catch (...) {
+      outcomes[k].error = std::current_exception();
     }
-    plan.columns.push_back(std::move(column));
+  });
+  ColumnPlan plan;
+  for (auto& outcome : outcomes) {
+    if (outcome.error) std::rethrow_exception(outcome.error);
+    if (!outcome.notice.empty()) plan.notices.push_back(std::move(outcome.notice));
+    if (outcome.column) plan.columns.push_back(std::move(*outcome.column));
   }
   return plan;
 }
@@ -142,44 +181,78 @@ at::Tensor ColumnPlan::encode(const std::vector<Row>& rows, const MissingCells& 
   for (std::size_t c = 0; c < columns.size(); ++c)
     for (std::size_t k = 0; k < columns[c].categories.size(); ++k)
       index[c][columns[c].categories[k]] = static_cast<float>(k);
-  for (std::int64_t r = 0; r < n; ++r) {
-    const Row& row = rows[static_cast<std::size_t>(r)];
-    float* out = xp + r * d;
-    std::int64_t at = 0;
-    for (std::size_t c = 0; c < columns.size(); ++c) {
-      const PlannedColumn& column = columns[c];
-      const std::string& cell = row.cells[column.source];
-      float value = NAN;
-      if (!missing(cell)) {
-        if (column.type == ColumnType::kCategorical) {
-          const auto it = index[c].find(cell);
-          if (it != index[c].end()) value = it->second;
-          else if (unseen) ++*unseen;  // a category training never saw: filled like a missing one
-        } else {
-          double v;
-          if (!parse_number(cell, v))
-            throw ConfigError(path, file_name + ":" + std::to_string(row.line) + ", column \"" + column.name +
-                                        "\": not a number: \"" + cell + "\" (the column was read as numeric)");
-          value = static_cast<float>(v);
+  // Rows are independent: blocks of them in parallel. A cell that is not a number marks its row,
+  // and the first such row is reported after, so the message does not depend on timing.
+  std::atomic<std::int64_t> unseen_cells{0};
+  std::vector<char> bad(static_cast<std::size_t>(n), 0);
+  tbb::parallel_for(tbb::blocked_range<std::int64_t>(0, n, 2048), [&](const tbb::blocked_range<std::int64_t>& block) {
+    std::int64_t block_unseen = 0;
+    for (std::int64_t r = block.begin(); r < block.end(); ++r) {
+      const Row& row = rows[static_cast<std::size_t>(r)];
+      float* out = xp + r * d;
+      std::int64_t at = 0;
+      for (std::size_t c = 0; c < columns.size(); ++c) {
+        const PlannedColumn& column = columns[c];
+        const std::string& cell = row.cells[column.source];
+        float value = NAN;
+        if (!missing(cell)) {
+          if (column.type == ColumnType::kCategorical) {
+            const auto it = index[c].find(cell);
+            if (it != index[c].end()) value = it->second;
+            else ++block_unseen;  // a category training never saw: filled like a missing one
+          } else {
+            double v;
+            if (parse_number(cell, v)) value = static_cast<float>(v);
+            else bad[static_cast<std::size_t>(r)] = 1;
+          }
         }
+        out[at++] = value;
       }
-      out[at++] = value;
+      for (const auto& column : columns)
+        if (column.indicator) out[at++] = missing(row.cells[column.source]) ? 1.0f : 0.0f;
     }
-    for (const auto& column : columns)
-      if (column.indicator) out[at++] = missing(row.cells[column.source]) ? 1.0f : 0.0f;
+    unseen_cells += block_unseen;
+  });
+  if (unseen) *unseen += unseen_cells;
+  const auto first_bad = std::find(bad.begin(), bad.end(), 1);
+  if (first_bad != bad.end()) {
+    const Row& row = rows[static_cast<std::size_t>(first_bad - bad.begin())];
+    for (const auto& column : columns) {
+      double v;
+      const std::string& cell = row.cells[column.source];
+      if (column.type == ColumnType::kNumeric && !missing(cell) && !parse_number(cell, v))
+        throw ConfigError(path, file_name + ":" + std::to_string(row.line) + ", column \"" + column.name +
+                                    "\": not a number: \"" + cell + "\" (the column was read as numeric)");
+    }
   }
   return x;
 }
 
 void ColumnPlan::fit_fills(const at::Tensor& train_x, const ColumnOptions& options) {
+  const auto x = train_x.contiguous();
+  const float* xp = x.data_ptr<float>();
+  const auto n = x.size(0), d = x.size(1);
   for (std::size_t c = 0; c < columns.size(); ++c) {
-    const auto values = train_x.select(1, static_cast<std::int64_t>(c));
-    const auto present = values.masked_select(~torch::isnan(values));
+    std::vector<float> present;
+    present.reserve(static_cast<std::size_t>(n));
+    for (std::int64_t r = 0; r < n; ++r)
+      if (const float v = xp[r * d + static_cast<std::int64_t>(c)]; !std::isnan(v)) present.push_back(v);
     PlannedColumn& column = columns[c];
-    if (present.numel() == 0) column.fill = 0.0f;
-    else if (column.type == ColumnType::kCategorical) column.fill = std::get<0>(torch::mode(present)).item<float>();
-    else if (options.impute == "mean") column.fill = present.mean().item<float>();
-    else column.fill = present.median().item<float>();  // the lower middle value for an even count
+    if (present.empty()) {
+      column.fill = 0.0f;
+    } else if (column.type == ColumnType::kCategorical) {  // the most frequent, the first on ties
+      std::vector<std::int64_t> counts(column.categories.size(), 0);
+      for (const float v : present) ++counts[static_cast<std::size_t>(v)];
+      column.fill = static_cast<float>(std::max_element(counts.begin(), counts.end()) - counts.begin());
+    } else if (options.impute == "mean") {
+      double sum = 0;
+      for (const float v : present) sum += v;
+      column.fill = static_cast<float>(sum / static_cast<double>(present.size()));
+    } else {  // the median; the lower middle value for an even count
+      const auto middle = present.begin() + static_cast<std::ptrdiff_t>((present.size() - 1) / 2);
+      std::nth_element(present.begin(), middle, present.end());
+      column.fill = *middle;
+    }
   }
 }
 

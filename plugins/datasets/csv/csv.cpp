@@ -320,7 +320,14 @@ class CsvDataset final : public lepton::Dataset {
       json d = {{"name", column.name},
                 {"type", column.type == lepton::csv::ColumnType::kCategorical ? "categorical" : "numeric"},
                 {"missing", missing_per_feature[static_cast<std::int64_t>(c)].item<std::int64_t>()}};
-      if (column.type == lepton::csv::ColumnType::kCategorical) d["categories"] = column.categories;
+      if (column.type == lepton::csv::ColumnType::kCategorical) {
+        d["categories"] = column.categories;
+      } else if (d["missing"] < n) {
+        const auto values = x.select(1, static_cast<std::int64_t>(c));
+        const auto present = values.masked_select(~torch::isnan(values));
+        d["min"] = present.min().item<double>();
+        d["max"] = present.max().item<double>();
+      }
       described.push_back(std::move(d));
     }
     plan.fit_fills(out.train.x, reading.columns);
