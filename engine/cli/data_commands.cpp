@@ -16,7 +16,6 @@ namespace lepton::cli {
 
 namespace {
 
-using engine::PluginKind;
 using engine::Registry;
 
 // The dataset plugin a file's name suggests.
@@ -97,6 +96,8 @@ void print_text(const std::string& path, const std::string& plugin, const DataSp
       const auto& categories = f["categories"];
       for (std::size_t i = 0; i < categories.size() && i < 8; ++i) values += (i ? ", " : "") + categories[i].get<std::string>();
       if (categories.size() > 8) values += ", ... (" + std::to_string(categories.size()) + ")";
+    } else if (f.contains("min")) {
+      values = engine::format_number(f["min"].get<double>()) + " .. " + engine::format_number(f["max"].get<double>());
     }
     columns.add_row({f["name"].get<std::string>(), f["type"].get<std::string>(),
                      f.contains("missing") ? std::to_string(f["missing"].get<std::int64_t>()) : "-", values});
