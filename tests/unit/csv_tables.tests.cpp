@@ -144,7 +144,7 @@ TEST_CASE("csv missing cells: configurable tokens, mean or median, indicators, m
   CHECK(defaults.categorical[0].values == std::vector<std::string>{"-", "1", "100", "3", "5", "6", "8"});
 }
 
-TEST_CASE("csv types override the inferred ones; a text cell in a numeric column names its line", "[csv]") {
+TEST_CASE("csv types override the inferred ones, and a text cell in a numeric column names its line", "[csv]") {
   const json base = {{"path", "data/titanic.csv"}, {"label", "Survived"}};
   json config = base;
   config["types"] = {{"Pclass", "categorical"}, {"Embarked", "drop"}, {"Ticket", "categorical"}};
@@ -164,7 +164,7 @@ TEST_CASE("csv types override the inferred ones; a text cell in a numeric column
   CHECK_THAT(message_of(config), Catch::Contains("expected \"numeric\", \"categorical\" or \"drop\""));
 }
 
-TEST_CASE("csv reads separate train, valid and test files; the split makes only what is missing", "[csv]") {
+TEST_CASE("csv reads separate train, valid and test files, the split making only what is missing", "[csv]") {
   lepton::test::TempDir dir;
   std::ifstream in(kTitanic);
   std::string header, line;
@@ -228,4 +228,17 @@ TEST_CASE("csv predicts new files by column name, with unseen categories and mis
   const auto rows = torch::cat({trained.train.index, trained.valid.index, trained.test.index});
   const auto at = (rows == 1).nonzero().item<std::int64_t>();
   CHECK(torch::allclose(known.test.x[0], all[at]));
+}
+
+TEST_CASE("csv reads sklearn's header even when the class names fill a row's width", "[csv]") {
+  // iris.csv starts "150,4,setosa,versicolor,virginica": as many cells as a data row (4 features and
+  // the label), so only the text of the class names tells it from a row of column names.
+  const auto iris = load({{"path", "data/iris.csv"}});
+  CHECK(iris.class_names == std::vector<std::string>{"setosa", "versicolor", "virginica"});
+  CHECK(iris.feature_names == std::vector<std::string>{"x0", "x1", "x2", "x3"});
+  CHECK(iris.info["rows"] == 150);
+  lepton::test::TempDir dir;
+  dir.write("numbers.csv", "10,4,1.5,2.5,0\n11,4,1.5,2.5,1\n12,4,1.5,2.5,0\n");  // a first row of data
+  CHECK(load({{"path", dir.file("numbers.csv")}, {"split", {{"valid", 0.34}, {"test", 0.0}, {"stratify", false}}}})
+            .info["rows"] == 3);
 }

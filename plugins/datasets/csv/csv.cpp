@@ -47,9 +47,13 @@ Table read_table(const std::string& file, char delimiter, const std::string& hea
   std::string kind = header;
   if (kind == "auto") {
     double ignored;
-    const bool sklearn = t.rows.size() >= 2 && first.size() >= 2 && is_integer(first[0]) && is_integer(first[1]) &&
-                         first.size() != t.rows[1].cells.size() &&
-                         std::stoll(first[1]) + 1 == static_cast<long long>(t.rows[1].cells.size());
+    // sklearn's first line is "samples,features,class names...": the class names may be as many as
+    // the row's cells (iris: 3 classes, 4 features and the label), but they are not all numbers.
+    const bool sklearn =
+        t.rows.size() >= 2 && first.size() >= 2 && is_integer(first[0]) && is_integer(first[1]) &&
+        std::stoll(first[1]) + 1 == static_cast<long long>(t.rows[1].cells.size()) &&
+        (first.size() != t.rows[1].cells.size() ||
+         std::any_of(first.begin() + 2, first.end(), [&](const std::string& c) { return !lepton::csv::parse_number(c, ignored); }));
     const bool names = std::any_of(first.begin(), first.end(), [&](const std::string& c) {
       return !lepton::csv::parse_number(c, ignored);
     });
