@@ -131,9 +131,14 @@ int execute(const Experiment& experiment, const std::string& storage, const std:
   const auto refused = std::count_if(registry.records().begin(), registry.records().end(),
                                      [](const PluginRecord& r) { return !r.loaded; });
   if (refused > 0) spdlog::warn("{} plugin(s) refused to load; `lepton plugins list` says why", refused);
-  if (const std::string blas = blas_library(); is_reference_blas(blas))
+  const std::string blas = blas_library();
+  if (is_reference_blas(blas))
     spdlog::warn("LibTorch runs on the reference BLAS ({}): training is about 3x slower than with OpenBLAS; "
-                 "install libopenblas0-serial (scripts/setup does)", blas);
+                 "install libopenblas0-pthread (scripts/setup does)", blas);
+  if (is_thread_unsafe_blas(blas) && parallel > 1 && experiment.execution.isolation == Isolation::kThread)
+    spdlog::warn("LibTorch runs on OpenBLAS's serial build ({}), which gives wrong results when trials in threads "
+                 "call it at once; install libopenblas0-pthread (scripts/setup does), or set "
+                 "\"execution\": {{\"isolation\": \"process\"}}", blas);
   for (const auto& notice : prepared.data->info.value("notices", json::array()))
     spdlog::info("{}: {}", experiment.dataset.path, notice.get<std::string>());
   if (const auto& source = prepared.task->source)

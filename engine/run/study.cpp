@@ -7,6 +7,7 @@
 #include "run/history.hpp"
 #include "run/isolation.hpp"
 #include "prepare/metric_setup.hpp"
+#include "train/blas.hpp"
 #include "run/pruners.hpp"
 #include "run/trial_runner.hpp"
 #include "run/worker_identity.hpp"
@@ -104,6 +105,7 @@ class StudyRun {
  private:
   void worker_loop(int threads) {
     at::set_num_threads(threads);
+    set_blas_threads(threads);  // process-wide, the same value from every worker
     while (!failed_.load() && !stop_->stopping()) {
       std::optional<TrialRecord> trial;
       try {

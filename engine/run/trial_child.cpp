@@ -4,6 +4,7 @@
 
 #include "prepare/prepare.hpp"
 #include "run/trial_pipe.hpp"
+#include "train/blas.hpp"
 
 #include <sys/prctl.h>
 #include <torch/torch.h>
@@ -46,6 +47,7 @@ int serve_trial_process(long parent_pid) {
   try {
     const json request = json::parse(*first).at("prepare");
     at::set_num_threads(request.at("torch_threads").get<int>());
+    set_blas_threads(request.at("torch_threads").get<int>());
     const json& spec = request.at("spec");
     Experiment experiment =
         parse_experiment(spec.at("experiment"), spec.at("data_dirs").get<std::vector<std::string>>());

@@ -22,4 +22,13 @@ bool is_reference_blas(const std::string& library) {
   return path.parent_path().filename() == "blas" && path.filename().string().rfind("libblas.so", 0) == 0;
 }
 
+bool is_thread_unsafe_blas(const std::string& library) {
+  return std::filesystem::path(library).parent_path().filename() == "openblas-serial";
+}
+
+void set_blas_threads(int threads) {
+  using SetThreads = void (*)(int);
+  if (auto* set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(threads);
+}
+
 }  // namespace lepton::engine

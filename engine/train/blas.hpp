@@ -13,4 +13,14 @@ std::string blas_library();
 /// which lives in the `blas/` folder the alternatives system picks from.
 bool is_reference_blas(const std::string& library);
 
+/// Whether `library` is OpenBLAS's serial build, which Debian compiles without locking: calls from
+/// several threads at once race on its buffers and give wrong results (OpenBLAS issues #1755, #2126),
+/// so trials in threads must not share it. The pthread build locks.
+bool is_thread_unsafe_blas(const std::string& library);
+
+/// The threads one BLAS call may use, where the library lets us say (OpenBLAS's
+/// openblas_set_num_threads, process-wide): the trial's share of the cores, so parallel trials do not
+/// oversubscribe them. Does nothing for other libraries.
+void set_blas_threads(int threads);
+
 }  // namespace lepton::engine
