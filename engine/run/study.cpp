@@ -105,7 +105,7 @@ class StudyRun {
  private:
   void worker_loop(int threads) {
     at::set_num_threads(threads);
-    set_blas_threads(threads);  // process-wide, the same value from every worker
+    set_blas_threads(1);  // as the serial build: results must not depend on how many trials run at once
     while (!failed_.load() && !stop_->stopping()) {
       std::optional<TrialRecord> trial;
       try {

@@ -47,7 +47,7 @@ int serve_trial_process(long parent_pid) {
   try {
     const json request = json::parse(*first).at("prepare");
     at::set_num_threads(request.at("torch_threads").get<int>());
-    set_blas_threads(request.at("torch_threads").get<int>());
+    set_blas_threads(1);  // as in a trial thread (run/study.cpp)
     const json& spec = request.at("spec");
     Experiment experiment =
         parse_experiment(spec.at("experiment"), spec.at("data_dirs").get<std::vector<std::string>>());

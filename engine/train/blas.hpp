@@ -19,8 +19,9 @@ bool is_reference_blas(const std::string& library);
 bool is_thread_unsafe_blas(const std::string& library);
 
 /// The threads one BLAS call may use, where the library lets us say (OpenBLAS's
-/// openblas_set_num_threads, process-wide): the trial's share of the cores, so parallel trials do not
-/// oversubscribe them. Does nothing for other libraries.
+/// openblas_set_num_threads, process-wide). Trials use 1: parallel trials do not oversubscribe the
+/// cores, and a matrix product gives the same bits whatever the parallelism (a threaded product
+/// splits its sums differently). Does nothing for other libraries.
 void set_blas_threads(int threads);
 
 }  // namespace lepton::engine
