@@ -251,3 +251,29 @@ TEST_CASE("arff predicts a new file with the training layout and fitted state", 
     CHECK_THAT(e.what(), Catch::Contains("--data") && Catch::Contains("other.arff") && Catch::Contains("colour"));
   }
 }
+
+TEST_CASE("arff reads separate train and test files with the same attributes", "[arff]") {
+  lepton::test::TempDir dir;
+  const std::string header = "@relation r\n@attribute size numeric\n@attribute colour {red, blue}\n@attribute class {no, yes}\n@data\n";
+  std::string train_rows;
+  for (int i = 0; i < 20; ++i) train_rows += std::to_string(i) + (i % 2 ? ", red, no\n" : ", blue, yes\n");
+  const auto train = dir.write("train.arff", header + train_rows);
+  const auto test = dir.write("test.arff", header + "1, red, no\n2, blue, yes\n3, red, no\n");
+  const auto data = load("arff", {{"path", {{"train", train}, {"test", test}}}, {"split", {{"valid", 0.25}}}});
+  CHECK(data.test.size() == 3);   // the test file, whole
+  CHECK(data.valid.size() == 5);  // 25% of the training file
+  CHECK(data.train.size() == 15);
+  CHECK(data.test.index.min().item<std::int64_t>() == 20);  // row numbers run on across the files
+  CHECK(data.info["file"]["test"] == test);
+
+  // Another file's attributes or classes are named, with the file.
+  const auto other = dir.write("other.arff", "@relation r\n@attribute size numeric\n@attribute colour {red, green}\n"
+                                             "@attribute class {no, yes}\n@data\n1, red, no\n");
+  try {
+    load("arff", {{"path", {{"train", train}, {"valid", other}}}});
+    FAIL("a file with other attributes was accepted");
+  } catch (const lepton::ConfigError& e) {
+    CHECK_THAT(e.what(), Catch::StartsWith("dataset.path.valid: other.arff does not declare the attributes of train.arff: "
+                                           "feature 2 is"));
+  }
+}

@@ -2,6 +2,7 @@
 // missing values imputed from the training split, stratified seeded splits; in prediction mode it
 // reads a new file with the same attributes and replays what training fitted.
 #include "arff_reader.hpp"
+#include "../csv/data_files.hpp"
 
 #include <lepton/lepton.hpp>
 
@@ -11,6 +12,7 @@
 #include <cmath>
 #include <filesystem>
 #include <set>
+#include <tuple>
 
 namespace {
 
@@ -179,6 +181,18 @@ json schema_of(const lepton::arff::File& file, const std::vector<Column>& column
   return out;
 }
 
+// The first feature where two schemas (schema_of) differ, said for a user; empty when they agree.
+std::string first_difference(const json& found, const json& expected) {
+  for (std::size_t i = 0; i < std::max(found.size(), expected.size()); ++i) {
+    const json f = i < found.size() ? found[i] : json(nullptr);
+    const json e = i < expected.size() ? expected[i] : json(nullptr);
+    if (f != e)
+      return "feature " + std::to_string(i + 1) + " is " + (f.is_null() ? "missing" : f.dump()) + ", expected " +
+             (e.is_null() ? "none" : e.dump());
+  }
+  return "";
+}
+
 at::Tensor fill_missing(const at::Tensor& x, const at::Tensor& fill) {
   return torch::where(torch::isnan(x), fill.expand_as(x), x).contiguous();
 }
@@ -187,15 +201,18 @@ class ArffDataset final : public lepton::Dataset {
  public:
   lepton::DataSplits load(const lepton::DatasetRequest& request) const override {
     ConfigObject cfg(request.config, request.path);
-    const std::string path_key = cfg.path_of("path");
-    const std::string configured = cfg.required<std::string>("path");
     Layout layout = Layout::read(cfg);
     const lepton::SplitOptions split = lepton::SplitOptions::read(cfg);
+    if (request.predict) {
+      cfg.allow({"path"});
+      cfg.finish();
+      return predict(layout, request);
+    }
+    const auto files = lepton::data_files::DataFiles::read(cfg, request.search_dirs);
     cfg.finish();
-    if (request.predict) return predict(layout, request);
+    const std::string path_key = files.train_path;
 
-    const std::string file_path = lepton::resolve_data_file(configured, request.search_dirs, path_key);
-    const lepton::arff::File file = read(file_path, path_key);
+    const lepton::arff::File file = read(files.train, path_key);
     const std::size_t label = layout.label_of(file);
     if (file.attributes[label].type != Attribute::Type::kNominal)
       throw ConfigError(layout.label_path, "the label attribute \"" + file.attributes[label].name +
@@ -204,14 +221,40 @@ class ArffDataset final : public lepton::Dataset {
       attribute_index(file, layout.dropped_names[i], layout.drop_path + "[" + std::to_string(i) + "]");
     const std::vector<Column> columns = layout.columns(file, label, request.path);
 
-    const std::string file_name = std::filesystem::path(file_path).filename().string();
+    const std::string file_name = std::filesystem::path(files.train).filename().string();
     const Attribute& label_attribute = file.attributes[label];
-    const Rows rows = encode_rows(file, columns, label, false, file_name, path_key);
+    // The training file's rows, then those of the valid and test files when given: each must declare
+    // the training file's attributes and classes.
+    std::vector<Rows> read_rows{encode_rows(file, columns, label, false, file_name, path_key)};
+    std::int64_t n_valid = 0, n_test = 0;
+    for (auto [other_file, other_path, count] :
+         {std::tuple{&files.valid, &files.valid_path, &n_valid}, {&files.test, &files.test_path, &n_test}}) {
+      if (other_file->empty()) continue;
+      const lepton::arff::File other = read(*other_file, *other_path);
+      const std::string other_name = std::filesystem::path(*other_file).filename().string();
+      const std::size_t other_label = layout.label_of(other);
+      const std::vector<Column> other_columns = layout.columns(other, other_label, *other_path);
+      const std::string difference = first_difference(schema_of(other, other_columns), schema_of(file, columns));
+      if (!difference.empty() || other.attributes[other_label].values != label_attribute.values)
+        throw ConfigError(*other_path, other_name + " does not declare the attributes of " + file_name + ": " +
+                                           (difference.empty() ? "the classes differ" : difference));
+      read_rows.push_back(encode_rows(other, other_columns, other_label, false, other_name, *other_path));
+      *count = read_rows.back().x.size(0);
+    }
+    Rows rows;
+    std::vector<at::Tensor> xs, ys;
+    for (const auto& r : read_rows) {
+      xs.push_back(r.x);
+      ys.push_back(r.y);
+    }
+    rows.x = torch::cat(xs);
+    rows.y = torch::cat(ys);
     const auto n = rows.x.size(0), d = rows.x.size(1);
     const auto labels_tensor = rows.y.contiguous();
     const std::vector<std::int64_t> labels(labels_tensor.data_ptr<std::int64_t>(), labels_tensor.data_ptr<std::int64_t>() + n);
 
-    const auto parts = lepton::split_rows(labels, static_cast<std::int64_t>(label_attribute.values.size()), split);
+    const auto parts = lepton::data_files::split_files(labels, static_cast<std::int64_t>(label_attribute.values.size()),
+                                                       split, files, read_rows.front().x.size(0), n_valid, n_test);
     const std::vector<std::int64_t> shape{d};
     lepton::DataSplits out;
     out.train = lepton::take_rows(rows.x, rows.y, parts[0], shape);
@@ -247,7 +290,7 @@ class ArffDataset final : public lepton::Dataset {
     out.input_shape = shape;
     out.class_names = label_attribute.values;
     for (const auto& c : columns) out.feature_names.push_back(c.name);
-    out.info = {{"file", file_path},         {"relation", file.relation},   {"rows", n},
+    out.info = {{"file", files.describe()},         {"relation", file.relation},   {"rows", n},
                 {"attributes", file.attributes.size() - 1 - layout.dropped_names.size()},
                 {"features", d},             {"encoding", layout.encoding}, {"missing_values", missing},
                 {"classes", out.class_names.size()},
@@ -271,17 +314,8 @@ class ArffDataset final : public lepton::Dataset {
         label && file.attributes[*label].type == Attribute::Type::kNominal ? label : std::nullopt;
     const std::vector<Column> columns = layout.columns(file, usable_label, "--data");
     const json schema = schema_of(file, columns);
-    if (schema != fitted["features"]) {
-      std::string first_difference;
-      for (std::size_t i = 0; i < std::max(schema.size(), fitted["features"].size()) && first_difference.empty(); ++i) {
-        const json found = i < schema.size() ? schema[i] : json(nullptr);
-        const json expected = i < fitted["features"].size() ? fitted["features"][i] : json(nullptr);
-        if (found != expected)
-          first_difference = "feature " + std::to_string(i + 1) + " is " + (found.is_null() ? "missing" : found.dump()) +
-                             ", the model expects " + (expected.is_null() ? "none" : expected.dump());
-      }
-      throw ConfigError("--data", file_name + " does not have the attributes the model was trained on: " + first_difference);
-    }
+    if (const std::string difference = first_difference(schema, fitted["features"]); !difference.empty())
+      throw ConfigError("--data", file_name + " does not have the attributes the model was trained on: " + difference);
     const auto classes = fitted["classes"].get<std::vector<std::string>>();
     if (usable_label && file.attributes[*usable_label].values != classes)
       throw ConfigError("--data", file_name + ": the label attribute declares other classes than the model's (" +

@@ -3,6 +3,7 @@
 // test files; missing cells are filled and standardization fitted on the training split only.
 #include "columns.hpp"
 #include "csv_reader.hpp"
+#include "data_files.hpp"
 
 #include <lepton/lepton.hpp>
 #include <lepton/splits.hpp>
@@ -127,32 +128,6 @@ bool same_label(const std::string& a, const std::string& b) {
   return lepton::csv::parse_number(a, va) && lepton::csv::parse_number(b, vb) && va == vb;
 }
 
-// The files a dataset reads: `"path": FILE`, or `"path": {"train": ..., "valid": ..., "test": ...}`.
-struct Sources {
-  std::string train, valid, test;  ///< resolved; valid and test empty when the split makes them
-  std::string train_path, valid_path, test_path;
-
-  static Sources read(const ConfigObject& cfg, const std::vector<std::string>& search_dirs) {
-    Sources s;
-    if (!cfg.raw("path").is_object()) {
-      s.train_path = cfg.path_of("path");
-      s.train = lepton::resolve_data_file(cfg.required<std::string>("path"), search_dirs, s.train_path);
-      return s;
-    }
-    ConfigObject files = cfg.object("path");
-    auto file = [&](const char* key, std::string& path) {
-      path = files.path_of(key);
-      return files.has(key) ? lepton::resolve_data_file(files.required<std::string>(key), search_dirs, path) : "";
-    };
-    s.train = file("train", s.train_path);
-    s.valid = file("valid", s.valid_path);
-    s.test = file("test", s.test_path);
-    files.finish();
-    if (s.train.empty()) throw ConfigError(files.path(), "expected at least {\"train\": FILE}, with \"valid\" and \"test\" optional");
-    return s;
-  }
-};
-
 std::string file_name_of(const std::string& file) { return std::filesystem::path(file).filename().string(); }
 
 // How cells are read: what counts as missing, column types, filling. Shared by training and prediction.
@@ -215,7 +190,7 @@ class CsvDataset final : public lepton::Dataset {
     const Reading reading = Reading::read(cfg);
     const lepton::SplitOptions split = lepton::SplitOptions::read(cfg);
     if (request.predict) return load_for_prediction(cfg, request, header, delimiter[0], reading);
-    const Sources sources = Sources::read(cfg, request.search_dirs);
+    const lepton::data_files::DataFiles sources = lepton::data_files::DataFiles::read(cfg, request.search_dirs);
 
     const Table t = read_table(sources.train, delimiter[0], header, sources.train_path);
     // Separate files must have the training file's columns.
@@ -298,19 +273,10 @@ class CsvDataset final : public lepton::Dataset {
     for (std::size_t r = 0; r < labels.size(); ++r) labels[r] = class_index.at(raw_labels[r]);
     const auto y = torch::tensor(labels, torch::kLong);
 
-    // The split makes what no file gives, from the training file's rows.
-    const auto n_train_file = static_cast<std::int64_t>(t.rows.size());
-    lepton::SplitOptions from_train = split;
-    if (valid_t) from_train.valid = 0;
-    if (test_t) from_train.test = 0;
-    auto parts = lepton::split_rows({labels.begin(), labels.begin() + n_train_file},
-                                    static_cast<std::int64_t>(classes.size()), from_train);
-    std::int64_t next = n_train_file;
-    for (auto [given, part] : {std::pair{&valid_t, 1}, {&test_t, 2}}) {
-      if (!*given) continue;
-      parts[static_cast<std::size_t>(part)].clear();
-      for (std::size_t r = 0; r < (*given)->rows.size(); ++r) parts[static_cast<std::size_t>(part)].push_back(next++);
-    }
+    const auto n_rows = [](const std::optional<Table>& table) { return table ? static_cast<std::int64_t>(table->rows.size()) : 0; };
+    const auto parts = lepton::data_files::split_files(labels, static_cast<std::int64_t>(classes.size()), split, sources,
+                                                       static_cast<std::int64_t>(t.rows.size()), n_rows(valid_t),
+                                                       n_rows(test_t));
     const std::vector<std::int64_t> flat{d};
     lepton::DataSplits out;
     out.train = lepton::take_rows(x, y, parts[0], flat);
@@ -346,9 +312,7 @@ class CsvDataset final : public lepton::Dataset {
     out.input_shape = input_shape;
     out.class_names = class_names;
     out.feature_names = plan.feature_names();
-    json files = sources.train;
-    if (valid_t || test_t) files = {{"train", sources.train}, {"valid", sources.valid}, {"test", sources.test}};
-    out.info = {{"file", files},          {"rows", n},
+    out.info = {{"file", sources.describe()},          {"rows", n},
                 {"features", d},          {"categorical", out.categorical.size()},
                 {"missing_values", missing_cells}, {"classes", class_names.size()},
                 {"train", out.train.size()}, {"valid", out.valid.size()},
