@@ -148,6 +148,18 @@ TEST_CASE("data inspect says what a run would see, in text and JSON", "[cli][csv
   CHECK(features.at("Pclass")["categories"] == json::array({"1", "2", "3"}));
   CHECK(report["classes"] == json::array({{{"class", "0"}, {"rows", 549}}, {{"class", "1"}, {"rows", 342}}}));
 
+  // ARFF: the plugin comes from the extension, nominal attributes show their declared values.
+  const auto arff = run_lepton({"data", "inspect", std::string(LEPTON_SOURCE_DIR) + "/data/credit-g.arff", "--json"});
+  REQUIRE(arff.exit_code == 0);
+  const json credit = json::parse(arff.out);
+  CHECK(credit["plugin"] == "arff");
+  REQUIRE(credit["features"].size() == 20);
+  CHECK(credit["features"][0]["name"] == "checking_status");
+  CHECK(credit["features"][0]["categories"].size() == 4);
+  CHECK(credit["features"][1]["type"] == "numeric");
+  CHECK(credit["features"][1]["min"] == 4);
+  CHECK(credit["classes"] == json::array({{{"class", "good"}, {"rows", 700}}, {{"class", "bad"}, {"rows", 300}}}));
+
   const auto unknown = run_lepton({"data", "inspect", "readings.parquet"});
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("--plugin: cannot tell the dataset plugin from \"readings.parquet\""));

@@ -272,6 +272,27 @@ class ArffDataset final : public lepton::Dataset {
         fill[c] = present.numel() > 0 ? std::get<0>(torch::mode(present)).item<float>() : 0.0f;
         out.categorical.push_back({c, attribute.values});
       }
+    // What `lepton data inspect` shows per feature: its type, missing cells, categories or range.
+    const auto missing_per_feature = torch::isnan(rows.x).sum(0);
+    json described = json::array();
+    for (std::int64_t c = 0; c < d; ++c) {
+      const Column& column = columns[static_cast<std::size_t>(c)];
+      const Attribute& attribute = file.attributes[column.attribute];
+      json f = {{"name", column.name}, {"missing", missing_per_feature[c].item<std::int64_t>()}};
+      if (attribute.type == Attribute::Type::kNominal && column.nominal_value < 0) {
+        f["type"] = "categorical";
+        f["categories"] = attribute.values;
+      } else {
+        f["type"] = column.nominal_value >= 0 ? "one-hot" : "numeric";
+        const auto values = rows.x.select(1, c);
+        const auto present = values.masked_select(~torch::isnan(values));
+        if (present.numel() > 0) {
+          f["min"] = present.min().item<double>();
+          f["max"] = present.max().item<double>();
+        }
+      }
+      described.push_back(std::move(f));
+    }
     std::int64_t missing = 0;
     for (auto* s : {&out.train, &out.valid, &out.test}) {
       if (s->size() == 0) continue;
@@ -295,6 +316,8 @@ class ArffDataset final : public lepton::Dataset {
                 {"features", d},             {"encoding", layout.encoding}, {"missing_values", missing},
                 {"classes", out.class_names.size()},
                 {"train", out.train.size()}, {"valid", out.valid.size()},   {"test", out.test.size()}};
+    out.info["columns"] = std::move(described);
+    out.info["label"] = label_attribute.name;
     return out;
   }
 
