@@ -52,6 +52,23 @@ json describe_features(const DataSplits& data) {
   return out;
 }
 
+std::int64_t flat_size(const std::vector<std::int64_t>& shape) {
+  std::int64_t n = 1;
+  for (const auto d : shape) n *= d;
+  return n;
+}
+
+// Samples with a shape of their own (images) are described as a whole, not pixel by pixel.
+bool image_like(const DataSplits& data) { return data.input_shape.size() > 1; }
+
+json sample_summary(const DataSplits& data) {
+  const auto x = data.train.x.to(torch::kDouble);
+  return {{"shape", data.input_shape},
+          {"min", x.min().item<double>()},
+          {"max", x.max().item<double>()},
+          {"mean", x.mean().item<double>()}};
+}
+
 json class_counts(const DataSplits& data) {
   std::vector<std::int64_t> counts(data.class_names.size(), 0);
   for (const auto* split : {&data.train, &data.valid, &data.test})
@@ -86,9 +103,17 @@ std::vector<std::string> warnings(const DataSplits& data, const json& classes) {
 void print_text(const std::string& path, const std::string& plugin, const DataSplits& data, const json& features,
                 const json& classes, const std::vector<std::string>& notes) {
   std::cout << path << " (" << plugin << "): " << data.info.value("rows", data.train.size() + data.valid.size() + data.test.size())
-            << " rows, " << features.size() << " features, " << data.class_names.size() << " classes\n";
+            << " rows, " << flat_size(data.input_shape) << " features, " << data.class_names.size() << " classes\n";
   std::cout << "split: train " << data.train.size() << ", valid " << data.valid.size() << ", test " << data.test.size()
             << "\n\n";
+  if (image_like(data)) {
+    const json summary = sample_summary(data);
+    std::string shape;
+    for (const auto d : data.input_shape) shape += (shape.empty() ? "" : " x ") + std::to_string(d);
+    std::cout << "samples: " << shape << ", values " << engine::format_number(summary["min"].get<double>()) << " .. "
+              << engine::format_number(summary["max"].get<double>()) << " (mean "
+              << engine::format_number(summary["mean"].get<double>()) << ", training split)\n";
+  }
   engine::TextTable columns({"feature", "type", "missing", "values"});
   for (const auto& f : features) {
     std::string values;
@@ -102,7 +127,7 @@ void print_text(const std::string& path, const std::string& plugin, const DataSp
     columns.add_row({f["name"].get<std::string>(), f["type"].get<std::string>(),
                      f.contains("missing") ? std::to_string(f["missing"].get<std::int64_t>()) : "-", values});
   }
-  columns.print(std::cout);
+  if (!columns.empty()) columns.print(std::cout);
   std::int64_t total = 0;
   for (const auto& c : classes) total += c["rows"].get<std::int64_t>();
   std::cout << "\nclasses" << (data.info.contains("label") ? " (label " + data.info["label"].get<std::string>() + ")" : "")
@@ -134,7 +159,7 @@ int data_inspect_command(const DataInspectArgs& args) {
   request.path = "dataset";
   request.search_dirs = {std::filesystem::current_path().string()};
   const DataSplits data = registry.dataset(plugin).load(request);
-  const json features = describe_features(data);
+  const json features = image_like(data) ? json::array() : describe_features(data);
   const json classes = class_counts(data);
   const std::vector<std::string> notes = warnings(data, classes);
   if (args.json) {
@@ -144,6 +169,7 @@ int data_inspect_command(const DataInspectArgs& args) {
                       {"input_shape", data.input_shape},
                       {"splits", {{"train", data.train.size()}, {"valid", data.valid.size()}, {"test", data.test.size()}}},
                       {"features", features},
+                      {"samples", image_like(data) ? sample_summary(data) : json(nullptr)},
                       {"classes", classes},
                       {"notices", notes},
                       {"info", data.info}}

@@ -160,6 +160,20 @@ TEST_CASE("data inspect says what a run would see, in text and JSON", "[cli][csv
   CHECK(credit["features"][1]["min"] == 4);
   CHECK(credit["classes"] == json::array({{{"class", "good"}, {"rows", 700}}, {{"class", "bad"}, {"rows", 300}}}));
 
+  // Samples with a shape (images) are summed up, not listed pixel by pixel.
+  lepton::test::TempDir dir;
+  const auto pixels = dir.write("pixels.csv", "0,4,8,16,a\n16,8,4,0,b\n2,2,2,2,a\n8,8,8,8,b\n1,2,3,4,a\n4,3,2,1,b\n");
+  const auto image = run_lepton({"data", "inspect", pixels, "--config", R"({"shape": [1, 2, 2], "header": "none"})"});
+  INFO(image.err);
+  REQUIRE(image.exit_code == 0);
+  CHECK_THAT(image.out, Catch::Contains("6 rows, 4 features, 2 classes"));
+  CHECK_THAT(image.out, Catch::Contains("samples: 1 x 2 x 2, values "));
+  CHECK_THAT(image.out, !Catch::Contains("x3"));
+  const json image_json = json::parse(run_lepton({"data", "inspect", pixels, "--json", "--config",
+                                                  R"({"shape": [1, 2, 2], "header": "none"})"}).out);
+  CHECK(image_json["samples"]["shape"] == json::array({1, 2, 2}));
+  CHECK(image_json["features"].empty());
+
   const auto unknown = run_lepton({"data", "inspect", "readings.parquet"});
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("--plugin: cannot tell the dataset plugin from \"readings.parquet\""));
