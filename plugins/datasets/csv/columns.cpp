@@ -190,12 +190,14 @@ at::Tensor ColumnPlan::encode(const std::vector<Row>& rows, const MissingCells& 
     for (std::int64_t r = block.begin(); r < block.end(); ++r) {
       const Row& row = rows[static_cast<std::size_t>(r)];
       float* out = xp + r * d;
-      std::int64_t at = 0;
+      std::int64_t indicator_at = static_cast<std::int64_t>(columns.size());  // indicators follow the columns
       for (std::size_t c = 0; c < columns.size(); ++c) {
         const PlannedColumn& column = columns[c];
         const std::string& cell = row.cells[column.source];
+        const bool absent = missing(cell);
+        if (column.indicator) out[indicator_at++] = absent ? 1.0f : 0.0f;
         float value = NAN;
-        if (!missing(cell)) {
+        if (!absent) {
           if (column.type == ColumnType::kCategorical) {
             const auto it = index[c].find(cell);
             if (it != index[c].end()) value = it->second;
@@ -206,10 +208,8 @@ at::Tensor ColumnPlan::encode(const std::vector<Row>& rows, const MissingCells& 
             else bad[static_cast<std::size_t>(r)] = 1;
           }
         }
-        out[at++] = value;
+        out[c] = value;
       }
-      for (const auto& column : columns)
-        if (column.indicator) out[at++] = missing(row.cells[column.source]) ? 1.0f : 0.0f;
     }
     unseen_cells += block_unseen;
   });

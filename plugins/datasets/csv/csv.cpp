@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 namespace {
@@ -355,7 +356,7 @@ class CsvDataset final : public lepton::Dataset {
     // label has the training file's columns, one without has the others shifted past it.
     const std::vector<std::string> trained = fitted.value("header", std::vector<std::string>{});
     const bool by_name = t.named && trained.size() == columns;
-    bool has_labels;
+    std::optional<std::size_t> label_at;  // the label's column in this file, when it has one
     if (by_name) {
       for (auto& c : plan.columns) {
         const auto it = std::find(t.names.begin(), t.names.end(), trained[c.source]);
@@ -363,11 +364,12 @@ class CsvDataset final : public lepton::Dataset {
           throw ConfigError("--data", file_name + " has no column \"" + trained[c.source] + "\", which the model reads");
         c.source = static_cast<std::size_t>(it - t.names.begin());
       }
-      has_labels = std::find(t.names.begin(), t.names.end(), trained[label_column]) != t.names.end();
-    } else if (t.names.size() == columns || t.names.size() + 1 == columns) {
-      has_labels = t.names.size() == columns;
-      if (!has_labels)
-        for (auto& c : plan.columns) c.source -= c.source > label_column ? 1 : 0;
+      if (const auto it = std::find(t.names.begin(), t.names.end(), trained[label_column]); it != t.names.end())
+        label_at = static_cast<std::size_t>(it - t.names.begin());
+    } else if (t.names.size() == columns) {
+      label_at = label_column;
+    } else if (t.names.size() + 1 == columns) {
+      for (auto& c : plan.columns) c.source -= c.source > label_column ? 1 : 0;
     } else {
       throw ConfigError("--data", file_name + " has " + std::to_string(t.names.size()) + " columns; the model was trained on " +
                                       std::to_string(columns) + " (with the label) or takes " + std::to_string(columns - 1) +
@@ -378,14 +380,12 @@ class CsvDataset final : public lepton::Dataset {
     const auto x = plan.encode(t.rows, missing, file_name, "--data", &unseen);
     lepton::DataSplits out;
     out.test.x = finish_features(plan, x, fitted.value("scale", reading.scale), input_shape);
-    if (has_labels) {
-      const std::size_t at = by_name ? static_cast<std::size_t>(std::find(t.names.begin(), t.names.end(), trained[label_column]) - t.names.begin())
-                                     : label_column;
+    if (label_at) {
       out.test.y = torch::full({static_cast<std::int64_t>(t.rows.size())}, -1, torch::kLong);
       auto* yp = out.test.y.data_ptr<std::int64_t>();
       for (std::size_t r = 0; r < t.rows.size(); ++r)
         for (std::size_t k = 0; k < labels.size(); ++k)
-          if (same_label(t.rows[r].cells[at], labels[k])) {
+          if (same_label(t.rows[r].cells[*label_at], labels[k])) {
             yp[r] = static_cast<std::int64_t>(k);
             break;
           }
@@ -398,7 +398,7 @@ class CsvDataset final : public lepton::Dataset {
     out.categorical = plan.categorical();
     out.feature_names = plan.feature_names();
     out.fitted = fitted;
-    out.info = {{"file", file}, {"rows", t.rows.size()}, {"labels", has_labels},
+    out.info = {{"file", file}, {"rows", t.rows.size()}, {"labels", label_at.has_value()},
                 {"missing_values", torch::isnan(x).sum().item<std::int64_t>()}, {"unseen_categories", unseen}};
     if (unseen > 0)
       out.info["notices"] = {std::to_string(unseen) + " cell(s) hold categories the model never saw: read as missing, "
