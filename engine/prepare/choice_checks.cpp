@@ -1,18 +1,13 @@
 // Checking each model family of an experiment against its plugin before anything runs.
 #include "prepare/choice_checks.hpp"
 
+#include "prepare/names_text.hpp"
 #include "experiment/parameters.hpp"
 #include "experiment/preprocess_spec.hpp"
 
 namespace lepton::engine {
 
 namespace {
-
-std::string names_text(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out.empty() ? "none" : out;
-}
 
 // The rule that owns `name` for a family: the task's, the preprocessing's or the plugin's.
 const ParamRule* owner_rule(const Experiment& e, const PluginRecord& model, const std::string& name) {

@@ -1,22 +1,13 @@
 // Metric plugins are configured once per study, before anything is stored.
 #include "prepare/metric_setup.hpp"
 
+#include "prepare/names_text.hpp"
 #include "train/class_weights.hpp"
 #include "train/metrics.hpp"
 
 #include <algorithm>
 
 namespace lepton::engine {
-
-namespace {
-
-std::string names_text(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
-
-}  // namespace
 
 std::shared_ptr<const Scoring> bind_metrics(Experiment& experiment, const Registry& registry, const DataSplits& data) {
   auto scoring = std::make_shared<Scoring>();

@@ -6,21 +6,12 @@
 #include "prepare/choice_checks.hpp"
 #include "prepare/metric_setup.hpp"
 #include "prepare/model_check.hpp"
+#include "prepare/names_text.hpp"
 #include "prepare/task_sources.hpp"
 #include "experiment/parameters.hpp"
 #include "experiment/preprocess_spec.hpp"
 
 namespace lepton::engine {
-
-namespace {
-
-std::string owners_text(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out.empty() ? "none" : out;
-}
-
-}  // namespace
 
 json study_spec(const Experiment& experiment) {
   return {{"experiment", experiment.document}, {"data_dirs", experiment.data_dirs}};
@@ -59,8 +50,8 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
       for (const auto& n : model.parameters.names()) all.push_back(n);
       std::string message = "no component takes a parameter \"" + spec.name + "\"";
       if (auto near = closest_match(spec.name, all)) message += " (did you mean \"" + *near + "\"?)";
-      message += std::string("; the ") + to_string(e.task.type) + " task takes " + owners_text(task.names()) + "; model \"" + model.name +
-                 "\" takes " + owners_text(model.parameters.names());
+      message += std::string("; the ") + to_string(e.task.type) + " task takes " + names_text(task.names()) + "; model \"" + model.name +
+                 "\" takes " + names_text(model.parameters.names());
       throw ConfigError(path, message);
     }
   }
@@ -71,7 +62,7 @@ PreparedExperiment prepare_experiment(Experiment experiment, const Registry& reg
       if (!rule) {
         std::string message = "model \"" + model.name + "\" has no parameter \"" + item.key() + "\"";
         if (auto near = closest_match(item.key(), model.parameters.names())) message += " (did you mean \"" + *near + "\"?)";
-        throw ConfigError(path, message + "; it takes " + owners_text(model.parameters.names()));
+        throw ConfigError(path, message + "; it takes " + names_text(model.parameters.names()));
       }
       check_value(*rule, item.value(), path);
     }

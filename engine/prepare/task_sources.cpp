@@ -2,6 +2,7 @@
 // checking they fit the task's settings. A study reference opens the referenced store read-only.
 #include "prepare/task_sources.hpp"
 
+#include "prepare/names_text.hpp"
 #include "data/subset.hpp"
 #include "store/trial_order.hpp"
 #include "train/tasks/distill.hpp"
@@ -17,11 +18,6 @@ namespace fs = std::filesystem;
 
 std::string shape_text(const std::vector<std::int64_t>& shape) { return json(shape).dump(); }
 
-std::string names_text(const std::vector<std::string>& names) {
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < 12; ++i) out += (i ? ", " : "") + names[i];
-  return out + (names.size() > 12 ? ", ..." : "");
-}
 
 // A saved model named by path (its folder, or the model.json or weights.pt file in it): absolute,
 // or relative to the working directory, then to the experiment file's folder (like data files).
@@ -61,7 +57,7 @@ SourceModel find_study_source(const ModelSource& ref, const std::string& run_sto
     std::string message = "no study \"" + ref.study + "\" in " + url;
     if (auto near = closest_match(ref.study, names)) message += " (did you mean \"" + *near + "\"?)";
     throw ConfigError(ref.path + ".study", message + "; run it first (studies there: " +
-                                               (names.empty() ? std::string("none") : names_text(names)) + ")");
+                                               names_text(names, 12) + ")");
   }
   const auto trials = store->trials(study->id);
   std::optional<TrialRecord> chosen;
@@ -169,7 +165,7 @@ void bind_task_data(TaskResources& task, const Experiment& e, const DataSplits& 
   }
   if (source.card.class_names != data.class_names)
     throw ConfigError(path, "the teacher (" + source.description + ") predicts the classes " +
-                                names_text(source.card.class_names) + ", but the data's are " + names_text(data.class_names) +
+                                names_text(source.card.class_names, 12) + ", but the data's are " + names_text(data.class_names, 12) +
                                 "; distil on the data the teacher was trained for");
   auto teacher = std::make_shared<Teacher>(source.net, data);
   const auto layers = static_cast<std::int64_t>(teacher->layer_count());
