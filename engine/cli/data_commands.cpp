@@ -87,15 +87,32 @@ std::vector<std::string> warnings(const DataSplits& data, const json& classes) {
   for (const auto& notice : data.info.value("notices", json::array())) out.push_back(notice.get<std::string>());
   std::int64_t total = 0;
   for (const auto& c : classes) total += c["rows"].get<std::int64_t>();
+  // A label with a value per row or so is a number to predict, not classes: say that once.
+  if (classes.size() > 20 && static_cast<std::int64_t>(classes.size()) * 2 > total) {
+    out.push_back("the label has " + std::to_string(classes.size()) + " distinct values in " + std::to_string(total) +
+                  " rows: it looks continuous, not a class; name the class column with --label (a run would "
+                  "train a classifier with one class per value)");
+    return out;
+  }
+  // Rare and small classes, each kind said once with the first few names.
+  std::vector<std::string> tiny, rare;
   for (const auto& c : classes) {
     const auto rows = c["rows"].get<std::int64_t>();
-    if (rows < 10)
-      out.push_back("class \"" + c["class"].get<std::string>() + "\" has only " + std::to_string(rows) +
-                    " rows: its validation metrics will be noisy");
+    if (rows < 10) tiny.push_back("\"" + c["class"].get<std::string>() + "\" (" + std::to_string(rows) + ")");
     else if (total > 0 && rows * 20 < total)
-      out.push_back("class \"" + c["class"].get<std::string>() + "\" is " + engine::format_number(100.0 * rows / total, 2) +
-                    "% of the rows: consider \"class_weight\": \"balanced\" and val_f1 or val_roc_auc as the objective");
+      rare.push_back("\"" + c["class"].get<std::string>() + "\" (" + engine::format_number(100.0 * rows / total, 2) + "%)");
   }
+  auto listed = [](const std::vector<std::string>& items) {
+    std::string text;
+    for (std::size_t i = 0; i < items.size() && i < 5; ++i) text += (i ? ", " : "") + items[i];
+    return text + (items.size() > 5 ? ", ..." : "");
+  };
+  if (!tiny.empty())
+    out.push_back(std::to_string(tiny.size()) + " class(es) with fewer than 10 rows, " + listed(tiny) +
+                  ": their validation metrics will be noisy");
+  if (!rare.empty())
+    out.push_back(std::to_string(rare.size()) + " class(es) under 5% of the rows, " + listed(rare) +
+                  ": consider \"class_weight\": \"balanced\" and val_f1 or val_roc_auc as the objective");
   if (data.class_names.size() < 2) out.push_back("fewer than 2 classes: a run refuses this data");
   return out;
 }
@@ -133,12 +150,17 @@ void print_text(const std::string& path, const std::string& plugin, const DataSp
   std::cout << "\nclasses" << (data.info.contains("label") ? " (label " + data.info["label"].get<std::string>() + ")" : "")
             << ":\n";
   engine::TextTable balance({"class", "rows", "share"});
+  std::size_t balance_rows = 0;
+  constexpr std::size_t kShownClasses = 20;  // the rest are counted; --json lists them all
   for (const auto& c : classes) {
+    if (balance_rows++ == kShownClasses) break;
     const auto rows = c["rows"].get<std::int64_t>();
     balance.add_row({c["class"].get<std::string>(), std::to_string(rows),
                      total > 0 ? engine::format_number(100.0 * rows / total, 3) + "%" : "-"});
   }
   balance.print(std::cout);
+  if (classes.size() > kShownClasses)
+    std::cout << "... and " << classes.size() - kShownClasses << " more classes (--json lists them all)\n";
   if (!notes.empty()) {
     std::cout << "\nnotices:\n";
     for (const auto& n : notes) std::cout << "  " << n << "\n";

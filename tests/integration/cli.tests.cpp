@@ -174,6 +174,15 @@ TEST_CASE("data inspect says what a run would see, in text and JSON", "[cli][csv
   CHECK(image_json["samples"]["shape"] == json::array({1, 2, 2}));
   CHECK(image_json["features"].empty());
 
+  // A label with a value per row is said to look continuous, once, and the class table is cut short.
+  std::string prices = "size,price\n";
+  for (int i = 0; i < 30; ++i) prices += std::to_string(i % 7) + "," + std::to_string(100 + i) + ".5\n";
+  const auto continuous = run_lepton({"data", "inspect", dir.write("prices.csv", prices)});
+  REQUIRE(continuous.exit_code == 0);
+  CHECK_THAT(continuous.out, Catch::Contains("the label has 30 distinct values in 30 rows: it looks continuous"));
+  CHECK_THAT(continuous.out, Catch::Contains("... and 10 more classes"));
+  CHECK_THAT(continuous.out, !Catch::Contains("fewer than 10 rows"));
+
   const auto unknown = run_lepton({"data", "inspect", "readings.parquet"});
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("--plugin: cannot tell the dataset plugin from \"readings.parquet\""));
