@@ -26,7 +26,13 @@ std::string plugin_for(const std::string& path) {
   };
   if (ends_with(".csv") || ends_with(".csv.gz") || ends_with(".txt")) return "csv";
   if (ends_with(".arff")) return "arff";
-  if (ends_with("-ubyte") || ends_with("-ubyte.gz") || std::filesystem::is_directory(path)) return "idx";
+  if (ends_with("-ubyte") || ends_with("-ubyte.gz")) return "idx";
+  if (std::filesystem::is_directory(path)) {  // MNIST's files, or a folder of images
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(path, ec))
+      if (entry.path().filename().string().find("-ubyte") != std::string::npos) return "idx";
+    return "images";
+  }
   throw ConfigError("--plugin", "cannot tell the dataset plugin from \"" + name +
                                     "\"; name it, e.g. --plugin csv (`lepton plugins list` shows them)");
 }
@@ -117,6 +123,22 @@ std::vector<std::string> warnings(const DataSplits& data, const json& classes) {
   return out;
 }
 
+// The files behind image samples: how many, their sizes, colour modes and formats.
+void print_image_files(const json& images) {
+  auto spread = [](const json& s) {
+    return std::to_string(s["min"].get<int>()) + " .. " + std::to_string(s["max"].get<int>()) + " (median " +
+           std::to_string(s["median"].get<int>()) + ")";
+  };
+  auto counts = [](const json& c) {
+    std::string text;
+    for (const auto& [name, n] : c.items()) text += (text.empty() ? "" : ", ") + name + " " + std::to_string(n.get<std::int64_t>());
+    return text;
+  };
+  std::cout << "files: " << images["files"].get<std::int64_t>() << " images in " << images["distinct_sizes"].get<std::int64_t>()
+            << " sizes; width " << spread(images["width"]) << ", height " << spread(images["height"]) << "\n"
+            << "modes: " << counts(images["modes"]) << "; formats: " << counts(images["formats"]) << "\n";
+}
+
 void print_text(const std::string& path, const std::string& plugin, const DataSplits& data, const json& features,
                 const json& classes, const std::vector<std::string>& notes) {
   std::cout << path << " (" << plugin << "): " << data.info.value("rows", data.train.size() + data.valid.size() + data.test.size())
@@ -131,6 +153,7 @@ void print_text(const std::string& path, const std::string& plugin, const DataSp
               << engine::format_number(summary["max"].get<double>()) << " (mean "
               << engine::format_number(summary["mean"].get<double>()) << ", training split)\n";
   }
+  if (data.info.contains("images")) print_image_files(data.info["images"]);
   engine::TextTable columns({"feature", "type", "missing", "values"});
   for (const auto& f : features) {
     std::string values;
@@ -208,7 +231,7 @@ DataCommands::DataCommands(CLI::App& app) {
   data->require_subcommand(1);
   inspect_ = data->add_subcommand("inspect", "What Lepton will see in a data file, without running anything");
   inspect_->add_option("path", args_.path, "The data file (or folder), as a dataset's \"path\" would name it")->required();
-  inspect_->add_option("--plugin", args_.plugin, "The dataset plugin (default: from the extension: .csv csv, .arff arff)");
+  inspect_->add_option("--plugin", args_.plugin, "The dataset plugin (default: from the name: .csv csv, .arff arff, *-ubyte idx, a folder images)");
   inspect_->add_option("--label", args_.label, "The label column (default: the plugin's, e.g. the last column)");
   inspect_->add_option("--config", args_.config,
                        "More dataset settings as in an experiment's \"dataset\" section: a JSON object or @file, "
@@ -222,6 +245,7 @@ balance, and the notices a run would give.
 Examples:
   lepton data inspect data/titanic.csv --label Survived
   lepton data inspect data/credit-g.arff --json
+  lepton data inspect data/hymenoptera --config '{"size": [64, 64]}'
   lepton data inspect sales.csv --label churned --config '{"missing": ["-", "n/a"]}')");
 }
 

@@ -16,8 +16,7 @@ install(TARGETS lepton_sdk lepton_engine lepton EXPORT LeptonTargets
         LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}")
 install(EXPORT LeptonTargets NAMESPACE Lepton:: DESTINATION "${LEPTON_CMAKE_INSTALL_DIR}")
 
-file(GLOB data_files "${PROJECT_SOURCE_DIR}/data/*")
-install(FILES ${data_files} DESTINATION "${LEPTON_DATA_INSTALL_DIR}")
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/data/" DESTINATION "${LEPTON_DATA_INSTALL_DIR}")
 
 configure_package_config_file("${CMAKE_CURRENT_LIST_DIR}/LeptonConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/cmake/LeptonConfig.cmake"
