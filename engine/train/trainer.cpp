@@ -32,6 +32,10 @@ TrainSettings TrainSettings::read(const json& given, TaskType task_type) {
   s.cosine = value("lr_schedule").get<std::string>() == "cosine";
   s.mixup = value("mixup").get<double>();
   s.lbfgs_iterations = value("lbfgs_iterations").get<int>();
+  s.augment.flip = value("augment_flip").get<bool>();
+  s.augment.crop = value("augment_crop").get<int>();
+  s.augment.shift = value("augment_shift").get<double>();
+  s.augment.rotate = value("augment_rotate").get<double>();
   return s;
 }
 
@@ -81,6 +85,13 @@ TrainingRun::TrainingRun(std::shared_ptr<Network> net, Split train, const TrainS
   if (settings_.optimizer.kind == "lbfgs" && settings_.mixup > 0)
     throw TrialFailure("mixup draws new mixtures every step, but lbfgs minimizes one fixed full-batch loss; set mixup "
                        "to 0 or use a mini-batch optimizer (adam, adamw, sgd)");
+  if (settings_.augment.any() && settings_.optimizer.kind == "lbfgs")
+    throw TrialFailure(settings_.augment.names() + " draw new images every step, but lbfgs minimizes one fixed full-batch "
+                       "loss; turn augmentation off or use a mini-batch optimizer (adam, adamw, sgd)");
+  if (settings_.augment.any() && train_.x.dim() != 4)
+    throw TrialFailure(settings_.augment.names() + " need image samples {channels, height, width}; these samples have " +
+                       std::to_string(train_.x.dim() - 1) + " dimension(s) (give a csv dataset \"shape\", or turn "
+                       "augmentation off)");
 }
 
 TrainingRun::~TrainingRun() = default;
@@ -111,6 +122,10 @@ double TrainingRun::train_epoch(int epoch) {
   for (std::int64_t begin = 0; begin < n; begin += batch, ++step) {
     const std::int64_t end = std::min(begin + batch, n);
     Batch b{x.slice(0, begin, end), y.slice(0, begin, end), begin, end, {}, {}, settings_.class_weight};
+    if (settings_.augment.any()) {
+      b.x = augment(b.x, settings_.augment, trial_generator());
+      b.augmented = true;
+    }
     if (settings_.mixup > 0) mix(b, settings_.mixup);
     optimizer_->zero_grad();
     const auto loss = extra_ ? extra_->loss(*net_, b) : label_loss(net_->forward(b.x), b);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "experiment/parameters.hpp"
+#include "train/augment.hpp"
 #include "train/optimizer.hpp"
 
 #include <lepton/config.hpp>
@@ -35,6 +36,7 @@ struct TrainSettings {
   double warmup_epochs = 0;  ///< linear learning-rate warm-up from 0, in epochs (fractions allowed)
   bool cosine = false;       ///< after the warm-up, decay the learning rate to 0 along a half cosine by the last epoch
   double mixup = 0;          ///< Beta(mixup, mixup) weights for mixing each sample with another; 0: off
+  AugmentSettings augment;   ///< image augmentation of training batches
   int lbfgs_iterations = 20; ///< optimizer lbfgs: L-BFGS iterations per epoch, each on the whole training split
   at::Tensor class_weight;   ///< {classes} loss weight per class (`class_weight`, needs the data); undefined: none
 
@@ -50,7 +52,10 @@ struct Batch {
   at::Tensor partner_y;  ///< the partners' labels; undefined without mixup
   at::Tensor lambda;     ///< {N} the samples' own weights; undefined without mixup
   at::Tensor class_weight;  ///< {classes} loss weight per class; undefined: all 1
+  bool augmented = false;    ///< `x` was augmented: it is no longer the rows' own samples
   bool mixed() const { return lambda.defined(); }
+  /// Whether `x` differs from rows [begin, end) as stored, so anything cached per row is stale.
+  bool inputs_changed() const { return mixed() || augmented; }
 };
 
 /// Cross-entropy of `logits` against the batch's labels, weighted by class and as the samples were mixed.

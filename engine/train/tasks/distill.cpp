@@ -101,7 +101,7 @@ class DistillationLoss final : public LossTerms {
     torch::Tensor total = torch::zeros({}, logits.options());
     if (alpha < 1) total = total + (1 - alpha) * label_loss(logits, batch);
     if (alpha > 0) {
-      const auto teacher = batch.mixed() ? torch::log_softmax(teacher_.logits(x) / t, 1) : epoch_log_probs_.slice(0, begin, end);
+      const auto teacher = batch.inputs_changed() ? torch::log_softmax(teacher_.logits(x) / t, 1) : epoch_log_probs_.slice(0, begin, end);
       // KL(teacher || student) summed over classes, averaged over the batch ("batchmean").
       const auto kl = at::kl_div(torch::log_softmax(logits / t, 1), teacher, at::Reduction::Sum, /*log_target=*/true) /
                       static_cast<double>(end - begin);
@@ -109,7 +109,7 @@ class DistillationLoss final : public LossTerms {
     }
     if (hint) {
       torch::Tensor target;
-      if (epoch_features_.defined() && !batch.mixed()) {
+      if (epoch_features_.defined() && !batch.inputs_changed()) {
         target = epoch_features_.slice(0, begin, end);
       } else {
         torch::NoGradGuard no_grad;

@@ -56,8 +56,8 @@ class Teacher {
 /// alpha * T^2 * KL(softmax(teacher / T) || softmax(student / T)) + (1 - alpha) * CE(student, y),
 /// plus feature_weight * MSE(projection(student layer), teacher layer) when feature_weight > 0,
 /// through a learned projection (linear, or 1x1 convolution for image features) trained with the
-/// student. `rows` {N} are the pool rows of the run's training split, in its order. On mixed
-/// batches (mixup) the teacher is asked about the mixtures themselves, batch by batch.
+/// student. `rows` {N} are the pool rows of the run's training split, in its order. On mixed or
+/// augmented batches the teacher is asked about those inputs themselves, batch by batch.
 std::unique_ptr<LossTerms> make_distillation_loss(const Teacher& teacher, const at::Tensor& rows, Network& student,
                                                   const at::Tensor& sample, const DistillSettings& settings,
                                                   std::uint64_t seed);

@@ -59,7 +59,7 @@ class RunFactory {
       for (const auto& item : in.model_params.items()) model_params_[item.key()] = item.value();
       head_only_ = trains_head_only(*finetune_, *source.net);
       // Cached features stand for the source's backbone: the same parameters, and no mixtures of inputs.
-      on_features_ = head_only_ && in.resources->backbone_features && settings.mixup == 0 &&
+      on_features_ = head_only_ && in.resources->backbone_features && settings.mixup == 0 && !settings.augment.any() &&
                      model_params_ == source.card.model_params && in.settings.value("feature_cache", true);
     } else {
       model_params_ = in.model_params;
