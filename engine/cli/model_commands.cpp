@@ -130,6 +130,7 @@ int predict_command(const PredictArgs& args) {
       json row = {{"index", i}, {"class", name_of(pp[i])}, {"class_index", pp[i]}, {"confidence", cp[i]},
                   {"probabilities", std::vector<double>(all + i * classes, all + (i + 1) * classes)}};
       if (lp) row["label"] = lp[i] >= 0 ? json(name_of(lp[i])) : json(nullptr);
+      if (!p.sample_names.empty()) row["sample"] = p.sample_names[static_cast<std::size_t>(i)];
       rows.push_back(row);
     }
     json out = {{"model", args.model}, {"data", args.data}, {"samples", n}, {"predictions", rows}};
@@ -138,12 +139,15 @@ int predict_command(const PredictArgs& args) {
     std::cout << out.dump(2) << std::endl;
     return 0;
   }
+  const bool named = !p.sample_names.empty();
   std::vector<std::string> header{"#", "predicted", "confidence"};
   if (lp) header.push_back("label");
+  if (named) header.push_back("sample");
   TextTable table(header);
   for (std::int64_t i = 0; i < shown; ++i) {
     std::vector<std::string> row{std::to_string(i), name_of(pp[i]), format_number(cp[i], 4)};
     if (lp) row.push_back(lp[i] >= 0 ? name_of(lp[i]) : "(other)");
+    if (named) row.push_back(p.sample_names[static_cast<std::size_t>(i)]);
     table.add_row(std::move(row));
   }
   if (shown > 0) table.print(std::cout);
@@ -189,14 +193,16 @@ Examples:
 
   predict_ = app.add_subcommand("predict", "Predict a data file with an exported model; score it when it has labels");
   predict_->add_option("--model", predict_args_.model, "An exported model's folder (or a trial's artifact folder)")->required();
-  predict_->add_option("--data", predict_args_.data, "The file to predict, in the format the model was trained from")->required();
+  predict_->add_option("--data", predict_args_.data, "The file to predict, in the format the model was trained from "
+                                                    "(for images: a folder, one image or a manifest)")->required();
   predict_->add_option("--limit", predict_args_.limit, "Print at most N predictions (metrics still cover every sample)")
       ->check(CLI::Range(0LL, 1'000'000'000'000LL));
   predict_->add_flag("--json", predict_args_.json, "Print one JSON object: predictions (with every class's probability) and metrics");
   predict_->footer(R"(
 The file is read by the model's dataset plugin with its training options, replaying what was fitted
 on the training split (e.g. standardization). A CSV may keep or drop its label column; an IDX images
-file finds its labels file beside it. With labels, the metrics follow the predictions.
+file finds its labels file beside it. Images come as a folder (class folders give labels), one image
+or a CSV manifest, each named in the output. With labels, the metrics follow the predictions.
 Example:
   lepton predict --model models/teacher --data data/digits.csv.gz --limit 10)");
 }

@@ -28,6 +28,8 @@ Predictions predict_file(const std::string& model_folder, const std::string& dat
     throw ConfigError("--data", data_file + " has samples of shape " + json(data.input_shape).dump() +
                                     " but the model takes " + json(out.card.input_shape).dump());
   for (const auto& notice : data.info.value("notices", json::array())) out.notices.push_back(notice.get<std::string>());
+  out.sample_names = data.info.value("sample_names", std::vector<std::string>{});
+  if (out.sample_names.size() != static_cast<std::size_t>(data.test.size())) out.sample_names.clear();
   const auto logits = predict_logits(*net, data.test.x).to(torch::kFloat64);
   out.probabilities = torch::softmax(logits, 1);
   out.predicted = logits.argmax(1);

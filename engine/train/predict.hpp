@@ -24,6 +24,7 @@ struct Predictions {
   std::optional<ClassificationMetrics> metrics;  ///< over the samples whose label is one of the model's classes
   std::int64_t scored = 0;   ///< how many samples the metrics cover
   std::vector<std::string> notices;  ///< what the dataset plugin said about the file (e.g. unseen categories)
+  std::vector<std::string> sample_names;  ///< each sample's name (an image's file) when the plugin gives them
 };
 
 /// Loads the model saved in `model_folder` and predicts every sample of `data_file` (relative paths

@@ -31,6 +31,7 @@ const std::map<std::string, std::string> kExamples{
     {"fashion_finetune.json", "the Fashion-MNIST transfer examples run as documented"},
     {"fashion_source.json", "the Fashion-MNIST transfer examples run as documented"},
     {"german_credit_select.json", "the model-selection examples run as documented"},
+    {"hymenoptera_cnn.json", "the hymenoptera example trains a CNN on photo folders and predicts a folder and one photo"},
     {"iris_cv.json", "the digits and iris examples run as documented"},
     {"iris_select.json", "the model-selection examples run as documented"},
     {"quickstart.json", "the quickstart study reaches the accuracy bar and stores test metrics"},
