@@ -1,5 +1,5 @@
-// Image decoding over libjpeg-turbo, libpng and stb_image, then one resize and centre crop with
-// stb_image_resize. Scratch buffers are per thread: a folder is decoded by many threads at once.
+// Image decoding over libjpeg-turbo, libpng and stb_image, then one resize and centre crop.
+// Scratch buffers are per thread: a folder is decoded by many threads at once.
 #include "decode.hpp"
 
 #include <cstdio>  // jpeglib.h needs FILE
@@ -7,7 +7,6 @@
 #include <jerror.h>
 #include <png.h>
 #include <stb/stb_image.h>
-#include <stb/stb_image_resize.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -87,14 +86,14 @@ bool run_jpeg(const std::vector<unsigned char>& bytes, bool header_only, bool gr
     return true;
   }
   info.out_color_space = cmyk ? JCS_CMYK : gray ? JCS_GRAYSCALE : JCS_RGB;
-  // The DCT can produce the image at 1/2, 1/4 or 1/8 scale for much less work: take the smallest
-  // that still covers the size, so the resize after it only ever shrinks.
-  info.scale_num = 1;
-  info.scale_denom = 1;
-  for (const unsigned denominator : {8u, 4u, 2u}) {
-    const auto scaled = [&](JDIMENSION side) { return static_cast<int>((side + denominator - 1) / denominator); };
+  // libjpeg-turbo's inverse DCT can produce the image at M/8 of its size for much less work: take
+  // the smallest M that still covers the size, so the resize after it only ever shrinks a little.
+  info.scale_num = 8;
+  info.scale_denom = 8;
+  for (unsigned m = 1; m < 8; ++m) {
+    const auto scaled = [&](JDIMENSION side) { return static_cast<int>((side * m + 7) / 8); };
     if (scaled(info.image_height) >= height && scaled(info.image_width) >= width) {
-      info.scale_denom = denominator;
+      info.scale_num = m;
       break;
     }
   }
@@ -249,6 +248,81 @@ void convert(Pixels& p, int channels) {
   p.channels = channels;
 }
 
+// ---- resizing ------------------------------------------------------------------------------------
+
+// The taps of a 1-D resampling from `in` to `out` samples with the triangle filter, widened by the
+// shrink factor so every input sample counts (PIL's bilinear resampling, torchvision's default).
+struct Taps {
+  int width = 0;                   // taps per output sample (padded with zero weights)
+  std::vector<int> first;          // each output's first input sample
+  std::vector<float> weights;      // out x width, summing to 1 per output
+};
+
+Taps taps(int in, int out) {
+  const double scale = static_cast<double>(in) / out, support = std::max(scale, 1.0);
+  Taps t;
+  t.width = static_cast<int>(std::ceil(2 * support)) + 2;
+  t.first.resize(static_cast<std::size_t>(out));
+  t.weights.assign(static_cast<std::size_t>(out) * static_cast<std::size_t>(t.width), 0.0f);
+  for (int o = 0; o < out; ++o) {
+    const double center = (o + 0.5) * scale;
+    const int lo = std::max(0, static_cast<int>(std::floor(center - support)));
+    const int hi = std::min({in, static_cast<int>(std::ceil(center + support)), lo + t.width});
+    float* w = &t.weights[static_cast<std::size_t>(o) * static_cast<std::size_t>(t.width)];
+    double total = 0;
+    for (int i = lo; i < hi; ++i) total += w[i - lo] = static_cast<float>(std::max(0.0, 1 - std::abs((i + 0.5 - center) / support)));
+    if (total <= 0) w[std::min(std::max(static_cast<int>(center), lo), hi - 1) - lo] = 1, total = 1;  // a sample between taps
+    for (int i = 0; i < t.width; ++i) w[i] = static_cast<float>(w[i] / total);
+    t.first[static_cast<std::size_t>(o)] = lo;
+  }
+  return t;
+}
+
+// One row of `C`-channel pixels resampled across: sums of taps, kept as floats.
+template <int C>
+void resample_row(const unsigned char* in, int in_w, const Taps& across, int width, float* row) {
+  for (int x = 0; x < width; ++x) {
+    const float* w = &across.weights[static_cast<std::size_t>(x) * static_cast<std::size_t>(across.width)];
+    const int first = across.first[static_cast<std::size_t>(x)], n = std::min(across.width, in_w - first);
+    const unsigned char* p = in + static_cast<std::size_t>(first) * C;
+    float sum[C] = {};
+    for (int i = 0; i < n; ++i, p += C)
+      for (int k = 0; k < C; ++k) sum[k] += w[i] * p[k];
+    for (int k = 0; k < C; ++k) row[static_cast<std::size_t>(x) * C + static_cast<std::size_t>(k)] = sum[k];
+  }
+}
+
+// Resamples `c`-channel pixels (rows of `stride` bytes) to width x height, written channel-major
+// to `out`: rows first, then columns, each output row summed over whole input rows at a time.
+void resample(const unsigned char* source, int in_w, int in_h, std::size_t stride, int c, int width, int height,
+              std::uint8_t* out) {
+  thread_local std::vector<float> rows, sum;
+  const Taps across = taps(in_w, width), down = taps(in_h, height);
+  const std::size_t cw = static_cast<std::size_t>(width) * static_cast<std::size_t>(c);
+  rows.resize(static_cast<std::size_t>(in_h) * cw);
+  for (int y = 0; y < in_h; ++y) {
+    const unsigned char* in = source + static_cast<std::size_t>(y) * stride;
+    float* row = &rows[static_cast<std::size_t>(y) * cw];
+    if (c == 1) resample_row<1>(in, in_w, across, width, row);
+    else resample_row<3>(in, in_w, across, width, row);
+  }
+  const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
+  sum.resize(cw);
+  for (int y = 0; y < height; ++y) {
+    const float* w = &down.weights[static_cast<std::size_t>(y) * static_cast<std::size_t>(down.width)];
+    const int first = down.first[static_cast<std::size_t>(y)], n = std::min(down.width, in_h - first);
+    std::fill(sum.begin(), sum.end(), 0.0f);
+    for (int i = 0; i < n; ++i) {
+      const float weight = w[i], *row = &rows[static_cast<std::size_t>(first + i) * cw];
+      for (std::size_t xk = 0; xk < cw; ++xk) sum[xk] += weight * row[xk];
+    }
+    for (std::size_t x = 0; x < static_cast<std::size_t>(width); ++x)
+      for (std::size_t k = 0; k < static_cast<std::size_t>(c); ++k)  // weights are >= 0: +0.5 rounds
+        out[k * plane + static_cast<std::size_t>(y) * static_cast<std::size_t>(width) + x] =
+            static_cast<std::uint8_t>(std::min(255.0f, sum[x * static_cast<std::size_t>(c) + k] + 0.5f));
+  }
+}
+
 }  // namespace
 
 std::vector<unsigned char> read_file(const std::string& file) {
@@ -281,19 +355,10 @@ void decode_fitted(const std::vector<unsigned char>& bytes, int channels, int he
   const std::size_t c = static_cast<std::size_t>(channels), source_stride = static_cast<std::size_t>(pixels.width) * c;
   const unsigned char* origin = pixels.data.data() + static_cast<std::size_t>((pixels.height - crop_h) / 2) * source_stride +
                                 static_cast<std::size_t>((pixels.width - crop_w) / 2) * c;
-  const unsigned char* fitted = origin;
-  std::size_t stride = source_stride;
-  if (crop_w != width || crop_h != height) {
-    resized.resize(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * c);
-    if (!stbir_resize_uint8(origin, crop_w, crop_h, static_cast<int>(source_stride), resized.data(), width, height,
-                            width * channels, channels))
-      throw BadImage("cannot resize the image");
-    fitted = resized.data();
-    stride = static_cast<std::size_t>(width) * c;
-  }
+  if (crop_w != width || crop_h != height) return resample(origin, crop_w, crop_h, source_stride, channels, width, height, out);
   const std::size_t plane = static_cast<std::size_t>(width) * static_cast<std::size_t>(height);
   for (std::size_t y = 0; y < static_cast<std::size_t>(height); ++y) {
-    const unsigned char* row = fitted + y * stride;
+    const unsigned char* row = origin + y * source_stride;
     for (std::size_t x = 0; x < static_cast<std::size_t>(width); ++x)
       for (std::size_t k = 0; k < c; ++k) out[k * plane + y * static_cast<std::size_t>(width) + x] = row[x * c + k];
   }

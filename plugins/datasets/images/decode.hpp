@@ -31,8 +31,8 @@ ImageHeader read_header(const std::vector<unsigned char>& bytes);
 /// Decodes `bytes` into `out` as `channels` (1: gray, 3: RGB) planes of `height` x `width`
 /// (channel-major, like a tensor {C, H, W}): the image is scaled so that it covers the size
 /// (its shorter side, for a square size), then the centre is cropped. Alpha is dropped, palettes
-/// and CMYK become RGB, colour becomes gray by luma. JPEGs larger than twice the size are
-/// decoded at 1/2, 1/4 or 1/8 scale by libjpeg-turbo itself. Throws BadImage.
+/// and CMYK become RGB, colour becomes gray by luma. A JPEG larger than the size is decoded at
+/// 1/8 .. 7/8 scale by libjpeg-turbo itself when that still covers it. Throws BadImage.
 void decode_fitted(const std::vector<unsigned char>& bytes, int channels, int height, int width, std::uint8_t* out);
 
 }  // namespace lepton::images

@@ -499,13 +499,19 @@ class ImagesDataset final : public lepton::Dataset {
                                                       std::to_string(o.channels) + " channels");
     if (o.normalize.kind == "fit")
       std::tie(mean, std) = channel_statistics(d.pixels.index_select(0, torch::tensor(rows[0], torch::kLong)));
-    const auto x = normalized(d.pixels, mean, std);
     const auto y = torch::tensor(labels, torch::kLong);
     out.input_shape = {o.channels, (*o.size)[0], (*o.size)[1]};
-    const auto flat = x.reshape({x.size(0), -1});
-    out.train = lepton::take_rows(flat, y, rows[0], out.input_shape);
-    out.valid = lepton::take_rows(flat, y, rows[1], out.input_shape);
-    out.test = lepton::take_rows(flat, y, rows[2], out.input_shape);
+    // Each split's bytes become floats once: no tensor of every image in float is ever made.
+    auto split_of = [&](const std::vector<std::int64_t>& rows) {
+      lepton::Split part;
+      part.index = torch::tensor(rows, torch::kLong);
+      part.x = normalized(d.pixels.index_select(0, part.index), mean, std);
+      part.y = y.index_select(0, part.index);
+      return part;
+    };
+    out.train = split_of(rows[0]);
+    out.valid = split_of(rows[1]);
+    out.test = split_of(rows[2]);
     out.info = {{"path", given.separate() ? json{{"train", given.train}, {"valid", given.valid}, {"test", given.test}} : json(given.train)},
                 {"rows", d.files.size()},
                 {"images", describe(d.headers)},
