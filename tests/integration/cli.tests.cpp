@@ -122,6 +122,40 @@ TEST_CASE("plugins list shows refused plugins and why", "[cli][slow]") {
   CHECK_THAT(inspect.out, Catch::Contains("refused: plugin wrong_abi.so: built for ABI 999"));
 }
 
+TEST_CASE("data inspect describes a folder of images: counts per class, sizes, modes, notices", "[cli][images]") {
+  // The plugin comes from the folder itself; the fixture holds 10 files per class in 9 sizes and 5 modes.
+  const std::string folder = std::string(LEPTON_SOURCE_DIR) + "/tests/fixtures/image_modes";
+  const auto text = run_lepton({"data", "inspect", folder});
+  INFO(text.err);
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("(images): 20 rows, 3072 features, 2 classes"));  // 3 x 32 x 32
+  CHECK_THAT(text.out, Catch::Contains("files: 20 images in 9 sizes; width 30 .. 50 (median 34), height 30 .. 48"));
+  CHECK_THAT(text.out, Catch::Contains("modes: cmyk 2, gray 6, palette 4, rgb 6, rgba 2; formats: bmp 2, gif 2, jpeg 6, png 10"));
+  CHECK_THAT(text.out, Catch::Contains("the images come in 9 sizes; each was scaled and centre-cropped to 32x32"));
+
+  const auto j = run_lepton({"data", "inspect", folder, "--json", "--config", R"({"size": [8, 8], "channels": 1})"});
+  REQUIRE(j.exit_code == 0);
+  const json report = json::parse(j.out);
+  CHECK(report["plugin"] == "images");
+  CHECK(report["input_shape"] == json::array({1, 8, 8}));
+  CHECK(report["classes"] == json::array({{{"class", "blue"}, {"rows", 10}}, {{"class", "red"}, {"rows", 10}}}));
+  CHECK(report["info"]["images"]["formats"]["png"] == 10);
+  CHECK(report["notices"].empty());
+
+  // A large folder says how far decoding has come.
+  lepton::test::TempDir dir;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string c = i % 2 ? "red" : "blue", target = dir.file(c + "/" + std::to_string(i) + ".png");
+    std::filesystem::create_directories(dir.file(c));
+    std::filesystem::copy_file(folder + "/" + c + "/rgb.png", target);
+  }
+  const auto large = run_lepton({"data", "inspect", dir.path(), "--config", R"({"size": [4, 4]})"});
+  INFO(large.err);
+  REQUIRE(large.exit_code == 0);
+  CHECK_THAT(large.err, Catch::Contains("decoding images: 2000/2000"));
+  CHECK_THAT(large.out, Catch::Contains("2000 rows, 48 features, 2 classes"));
+}
+
 TEST_CASE("data inspect says what a run would see, in text and JSON", "[cli][csv]") {
   const std::string titanic = std::string(LEPTON_SOURCE_DIR) + "/data/titanic.csv";
   const auto text = run_lepton({"data", "inspect", titanic, "--label", "Survived"});

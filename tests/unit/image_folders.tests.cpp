@@ -102,7 +102,7 @@ TEST_CASE("images converts every colour mode and size to one RGB or gray shape",
   CHECK(luma.item<double>() == Approx(87).margin(3));
 }
 
-TEST_CASE("images of mixed sizes get one size, said in a notice; all-gray folders get one channel", "[images]") {
+TEST_CASE("images of mixed sizes get one size, said in a notice, and all-gray folders one channel", "[images]") {
   const auto data = load({{"path", kModes}});
   const auto side = data.input_shape.at(1);
   CHECK(data.input_shape == std::vector<std::int64_t>{3, side, side});
