@@ -262,10 +262,8 @@ int studies_command(const QueryArgs& args) {
                    : study.objectives.size() > 1 ? "front of " + std::to_string(ranked_front(trials, study.objectives).size())
                                                  : format_number(best->values.front()) + " (#" + std::to_string(best->number) + ")",
                    date_text(study.created_at)});
-    json directions = json::array();
-    for (const auto& o : study.objectives) directions.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
     out.push_back({{"name", study.name},
-                   {"objectives", directions},
+                   {"objectives", objectives_to_json(study.objectives)},
                    {"trials", trials.size()},
                    {"states",
                     {{"COMPLETE", count(TrialState::kComplete)},

@@ -36,13 +36,11 @@ void JsonProgress::study_started(const StudyRecord& study, int done, int target,
   std::lock_guard lock(mutex_);
   study_ = study.name;
   tracker_.study_started(done, target);
-  json objectives = json::array();
-  for (const auto& o : study.objectives) objectives.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
   emit_locked("study_started", {{"done", done},
                                 {"target", target},
                                 {"parallel", parallel},
                                 {"torch_threads", torch_threads},
-                                {"objectives", objectives}});
+                                {"objectives", objectives_to_json(study.objectives)}});
 }
 
 void JsonProgress::trials_recovered(const std::vector<TrialRecord>& failed) {

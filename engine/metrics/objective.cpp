@@ -5,6 +5,20 @@
 
 namespace lepton::engine {
 
+json objectives_to_json(const std::vector<Objective>& objectives) {
+  json out = json::array();
+  for (const auto& o : objectives) out.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
+  return out;
+}
+
+std::vector<Objective> objectives_from_json(const json& value) {
+  std::vector<Objective> out;
+  for (const auto& o : value)
+    out.push_back({o.at("metric").get<std::string>(),
+                   o.at("direction").get<std::string>() == "minimize" ? Direction::kMinimize : Direction::kMaximize});
+  return out;
+}
+
 const std::vector<std::string>& split_metric_names() {
   static const std::vector<std::string> names = {"accuracy", "precision", "recall", "f1", "roc_auc", "loss"};
   return names;

@@ -17,6 +17,11 @@ struct Objective {
   bool direction_given = true;
 };
 
+/// Objectives as stores and reports write them: [{"metric": "val_f1", "direction": "maximize"}, ...].
+json objectives_to_json(const std::vector<Objective>& objectives);
+/// Reads objectives_to_json()'s form.
+std::vector<Objective> objectives_from_json(const json& value);
+
 /// The metrics computed on each held-out split, by short name: "accuracy", ..., "loss".
 const std::vector<std::string>& split_metric_names();
 

@@ -105,8 +105,7 @@ Comparison compare_studies(const StudyRecord& a, std::vector<TrialRecord> trials
 }
 
 json Comparison::to_json() const {
-  json shared = json::array();
-  for (const auto& o : objectives) shared.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
+  const json shared = objectives_to_json(objectives);
   json curve = json::array();
   for (const int m : checkpoints) {
     json va = json::object(), vb = json::object();

@@ -149,8 +149,7 @@ void write_trials_csv(const StudyRecord& study, const std::vector<TrialRecord>& 
 }
 
 json trials_document(const StudyRecord& study, const std::vector<TrialRecord>& trials) {
-  json objectives = json::array();
-  for (const auto& o : study.objectives) objectives.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
+  const json objectives = objectives_to_json(study.objectives);
   json rows = json::array();
   for (const auto& t : trials) rows.push_back(trial_to_json(t, study.objectives));
   return {{"study",
@@ -168,14 +167,13 @@ void write_optuna_journal(const StudyRecord& study, const SearchSpace& space, co
     entry.update(fields);
     out << entry.dump() << "\n";
   };
-  json directions = json::array(), metric_names = json::array(), objectives = json::array();
+  json directions = json::array(), metric_names = json::array();
   for (const auto& o : study.objectives) {
     directions.push_back(optuna_direction(o.direction));
     metric_names.push_back(o.metric);
-    objectives.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
   }
   line(0, {{"study_name", study.name}, {"directions", directions}});
-  line(2, {{"study_id", 0}, {"user_attr", {{"lepton_objectives", objectives}}}});
+  line(2, {{"study_id", 0}, {"user_attr", {{"lepton_objectives", objectives_to_json(study.objectives)}}}});
   if (study.spec.contains("experiment"))
     line(2, {{"study_id", 0}, {"user_attr", {{"lepton_experiment", study.spec["experiment"]}}}});
   line(3, {{"study_id", 0}, {"system_attr", {{"study:metric_names", metric_names}}}});  // read by Optuna >= 3.4

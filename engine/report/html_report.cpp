@@ -211,8 +211,7 @@ json report_data(const StudyRecord& study, const std::vector<TrialRecord>& trial
   for (const auto s : {TrialState::kComplete, TrialState::kPruned, TrialState::kFail, TrialState::kRunning, TrialState::kWaiting})
     counts[to_string(s)] = std::count_if(trials.begin(), trials.end(), [&](const TrialRecord& t) { return t.state == s; });
 
-  json objective_list = json::array();
-  for (const auto& o : objectives) objective_list.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
+  const json objective_list = objectives_to_json(objectives);
   const json search = experiment.value("search", json::object());
 
   return {{"generator", "Lepton " LEPTON_VERSION},
