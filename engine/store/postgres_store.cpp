@@ -34,12 +34,6 @@ class PgFailure : public std::runtime_error {
   bool lost;
 };
 
-// A parameter in libpq's text form; nullopt is SQL NULL.
-std::optional<std::string> to_text(const SqlValue& v) {
-  if (v.null() || (v.if_real() && std::isnan(*v.if_real()))) return std::nullopt;
-  return v.text();
-}
-
 // `?` placeholders as PostgreSQL's $1, $2, ... (the store's SQL has no `?` inside literals).
 std::string numbered_placeholders(const std::string& sql) {
   std::string out;
@@ -88,7 +82,8 @@ class PostgresDatabase final : public SqlDatabase {
     if (added) it->second = numbered_placeholders(sql);
     std::vector<std::optional<std::string>> texts;
     std::vector<const char*> values;
-    for (const auto& p : params) texts.push_back(to_text(p));
+    for (const auto& p : params)  // libpq's text form; NULL for NULL and NaN
+      texts.push_back(p.null() || (p.if_real() && std::isnan(*p.if_real())) ? std::nullopt : std::optional(p.text()));
     for (const auto& t : texts) values.push_back(t ? t->c_str() : nullptr);
     std::unique_ptr<PGresult, void (*)(PGresult*)> r(
         PQexecParams(conn_, it->second.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
@@ -181,9 +176,7 @@ class PostgresDatabase final : public SqlDatabase {
       }
       auto version = query("SELECT value FROM lepton.meta WHERE key = 'schema_version'");
       const std::int64_t found = version.size() == 1 ? version.at(0, 0).integer() : 0;
-      if (found > kPostgresSchemaVersion)
-        throw StoreError(shown_url_ + ": written by a newer Lepton (store schema " + std::to_string(found) +
-                         ", this build reads up to " + std::to_string(kPostgresSchemaVersion) + "); upgrade lepton");
+      check_schema_version(shown_url_, found, kPostgresSchemaVersion);
     });
     transact(Transaction::kNone, [&] { query("SET search_path TO lepton"); });
   }

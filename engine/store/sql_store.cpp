@@ -16,50 +16,12 @@
 
 namespace lepton::engine {
 
-std::int64_t SqlValue::integer() const {
-  if (const auto* i = if_integer()) return *i;
-  if (const auto* r = if_real()) return static_cast<std::int64_t>(*r);
-  if (const auto* t = if_text()) return std::stoll(*t);
-  return 0;
-}
-
-double SqlValue::real() const {
-  if (const auto* r = if_real()) return *r;
-  if (const auto* i = if_integer()) return static_cast<double>(*i);
-  if (const auto* t = if_text()) return std::strtod(t->c_str(), nullptr);
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
-std::string SqlValue::text() const {
-  if (const auto* t = if_text()) return *t;
-  if (const auto* i = if_integer()) return std::to_string(*i);
-  const auto* r = if_real();
-  if (!r) return "";
-  char buffer[32];  // every digit a double has; "inf" and "nan" read back in SQL and in strtod
-  std::snprintf(buffer, sizeof buffer, "%.17g", *r);
-  return buffer;
-}
-
 namespace {
 
 // A 64-bit seed in a signed BIGINT column, bit for bit (seeds use all 64 bits; GCC and Clang
 // convert between the two modulo 2^64).
 std::int64_t seed_to_db(std::uint64_t seed) { return static_cast<std::int64_t>(seed); }
 std::uint64_t seed_from_db(std::int64_t stored) { return static_cast<std::uint64_t>(stored); }
-
-std::string objectives_to_text(const std::vector<Objective>& objectives) {
-  json out = json::array();
-  for (const auto& o : objectives) out.push_back({{"metric", o.metric}, {"direction", to_string(o.direction)}});
-  return out.dump();
-}
-
-std::vector<Objective> objectives_from_text(const std::string& stored) {
-  std::vector<Objective> out;
-  for (const auto& o : json::parse(stored))
-    out.push_back({o.at("metric").get<std::string>(),
-                   o.at("direction").get<std::string>() == "minimize" ? Direction::kMinimize : Direction::kMaximize});
-  return out;
-}
 
 std::string random_token() {
   std::random_device device;
@@ -108,7 +70,7 @@ class SqlStore final : public Store {
     return in(Transaction::kWrite, [&] {
       auto inserted = db_->query("INSERT INTO studies (name, objectives, spec, created_at) VALUES (?, ?, ?, " + now_ +
                                      ") ON CONFLICT (name) DO NOTHING RETURNING id, created_at",
-                                 {name, objectives_to_text(objectives), spec.dump()});
+                                 {name, objectives_to_json(objectives).dump(), spec.dump()});
       if (created) *created = inserted.size() == 1;
       if (inserted.size() == 1)
         return StudyRecord{inserted.at(0, 0).integer(), name, objectives, spec, inserted.at(0, 1).real()};
@@ -270,7 +232,7 @@ class SqlStore final : public Store {
   std::vector<StudyRecord> studies(const std::string& clause, const std::vector<SqlValue>& params) {
     std::vector<StudyRecord> out;
     for (const auto& row : db_->query("SELECT id, name, objectives, spec, created_at FROM studies " + clause, params).rows)
-      out.push_back({row[0].integer(), row[1].text(), objectives_from_text(row[2].text()), json::parse(row[3].text()),
+      out.push_back({row[0].integer(), row[1].text(), objectives_from_json(json::parse(row[2].text())), json::parse(row[3].text()),
                      row[4].real()});
     return out;
   }
@@ -381,6 +343,12 @@ class SqlStore final : public Store {
 };
 
 }  // namespace
+
+void check_schema_version(const std::string& url, std::int64_t found, std::int64_t readable) {
+  if (found > readable)
+    throw StoreError(url + ": written by a newer Lepton (store schema " + std::to_string(found) + ", this build reads up to " +
+                     std::to_string(readable) + "); upgrade lepton");
+}
 
 std::string store_schema(const SchemaDialect& d) {
   std::string script = R"sql(

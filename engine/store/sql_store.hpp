@@ -17,6 +17,9 @@ struct SchemaDialect {
   const char* keyed_table;    ///< appended to tables keyed by their primary key alone
 };
 
+/// Throws StoreError when the database's schema `found` is newer than this build `readable`s.
+void check_schema_version(const std::string& url, std::int64_t found, std::int64_t readable);
+
 /// The store's tables and indexes, as one script in the given dialect.
 std::string store_schema(const SchemaDialect& dialect);
 

@@ -203,9 +203,7 @@ class SqliteDatabase final : public SqlDatabase {
     if (application_id == 0 && query("SELECT count(*) FROM sqlite_master").at(0, 0).integer() == 0) return;  // new
     if (application_id != kApplicationId)
       throw StoreError(url_ + ": " + path + " is an SQLite database of another application, not a Lepton store");
-    if (schema > kSqliteSchemaVersion)
-      throw StoreError(url_ + ": written by a newer Lepton (store schema " + std::to_string(schema) +
-                       ", this build reads up to " + std::to_string(kSqliteSchemaVersion) + "); upgrade lepton");
+    check_schema_version(url_, schema, kSqliteSchemaVersion);
     // A damaged file must not be written to (a write could spread the damage): check before anything.
     if (!check_damage) return;
     const std::string verdict = query("PRAGMA quick_check(1)").at(0, 0).text();
