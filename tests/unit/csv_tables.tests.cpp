@@ -19,30 +19,11 @@ namespace {
 
 const std::string kTitanic = std::string(LEPTON_SOURCE_DIR) + "/data/titanic.csv";
 
-lepton::DataSplits load(const json& config) {
-  lepton::DatasetRequest request;
-  request.config = config;
-  request.search_dirs = {LEPTON_SOURCE_DIR};
-  return lepton::test::build_plugins().dataset("csv").load(request);
-}
-
+lepton::DataSplits load(const json& config) { return lepton::test::load_dataset("csv", config); }
 lepton::DataSplits predict(const lepton::DataSplits& trained, const json& config, const std::string& file) {
-  lepton::DatasetRequest request;
-  request.config = config;
-  request.predict = true;
-  request.file = file;
-  request.fitted = trained.fitted;
-  return lepton::test::build_plugins().dataset("csv").load(request);
+  return lepton::test::predict_dataset("csv", trained, config, file);
 }
-
-std::string message_of(const json& config) {
-  try {
-    load(config);
-  } catch (const lepton::ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string message_of(const json& config) { return lepton::test::dataset_error("csv", config); }
 
 // Titanic's Age cells, by row (empty where missing): the name is the only quoted field with commas.
 std::vector<std::string> titanic_ages() {

@@ -20,30 +20,11 @@ namespace {
 const std::string kModes = std::string(LEPTON_SOURCE_DIR) + "/tests/fixtures/image_modes";
 const std::string kHymenoptera = std::string(LEPTON_SOURCE_DIR) + "/data/hymenoptera";
 
-lepton::DataSplits load(const json& config) {
-  lepton::DatasetRequest request;
-  request.config = config;
-  request.search_dirs = {LEPTON_SOURCE_DIR};
-  return lepton::test::build_plugins().dataset("images").load(request);
-}
-
+lepton::DataSplits load(const json& config) { return lepton::test::load_dataset("images", config); }
 lepton::DataSplits predict(const lepton::DataSplits& trained, const json& config, const std::string& file) {
-  lepton::DatasetRequest request;
-  request.config = config;
-  request.predict = true;
-  request.file = file;
-  request.fitted = trained.fitted;
-  return lepton::test::build_plugins().dataset("images").load(request);
+  return lepton::test::predict_dataset("images", trained, config, file);
 }
-
-std::string message_of(const json& config) {
-  try {
-    load(config);
-  } catch (const lepton::ConfigError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+std::string message_of(const json& config) { return lepton::test::dataset_error("images", config); }
 
 // A copy of the fixture folder, to add bad files to.
 std::string modes_copy(const lepton::test::TempDir& dir) {
