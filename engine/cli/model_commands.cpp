@@ -154,7 +154,7 @@ int predict_command(const PredictArgs& args) {
   if (shown < n) std::cout << "... " << n - shown << " more (--limit)\n";
   std::cout << "\n" << n << " samples predicted by " << args.model;
   if (!lp) {
-    std::cout << "; the file has no labels, so no metrics\n";
+    std::cout << "; the data has no labels, so no metrics\n";
     return 0;
   }
   std::cout << "; " << p.scored << " with a label among the model's classes";
