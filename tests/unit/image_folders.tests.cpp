@@ -135,6 +135,11 @@ TEST_CASE("images refuses, before decoding, a folder that would not fit in memor
   CHECK_THAT(message, Catch::Contains("50.0 MB are allowed (max_memory)"));
   CHECK_THAT(message, Catch::Contains("set a smaller \"size\" (about [91, 91] fits)"));
   CHECK(message_of({{"path", kHymenoptera}, {"max_memory", "lots"}}).find("expected a size in bytes") != std::string::npos);
+  // A given normalization needs one value per channel, whether the channels were given or found.
+  CHECK_THAT(message_of({{"path", kModes}, {"size", {4, 4}}, {"normalize", {{"mean", {0.5}}, {"std", {0.2}}}}}),
+             Catch::Contains("dataset.normalize: gives 1 means for images of 3 channels"));
+  CHECK_THAT(message_of({{"path", kModes}, {"size", {4, 4}}, {"channels", 1}, {"normalize", "imagenet"}}),
+             Catch::Contains("dataset.normalize: gives 3 means for images of 1 channels"));
 }
 
 TEST_CASE("images uses train/ and val/ folders as given, and separate sources or a manifest", "[images]") {

@@ -344,7 +344,6 @@ ImageHeader read_header(const std::vector<unsigned char>& bytes) {
 
 void decode_fitted(const std::vector<unsigned char>& bytes, int channels, int height, int width, std::uint8_t* out) {
   thread_local Pixels pixels;
-  thread_local std::vector<unsigned char> resized;
   decode(bytes, false, channels == 1, height, width, pixels);
   convert(pixels, channels);
   // Scale so the image covers height x width, then keep the centre: the crop is taken in the

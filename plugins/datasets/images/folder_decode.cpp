@@ -153,7 +153,8 @@ std::vector<T> pick(const std::vector<T>& all, const std::vector<std::size_t>& r
   return out;
 }
 
-// What the images become: the given size and channels, else what the files suggest.
+// What the images become: the given size and channels, else what the files suggest; then a given
+// normalization must have one value per channel.
 void choose_shape(Options& o, const std::vector<ImageHeader>& headers, json& notices) {
   if (!o.size) {
     std::set<std::pair<int, int>> sizes;
@@ -175,6 +176,10 @@ void choose_shape(Options& o, const std::vector<ImageHeader>& headers, json& not
                                       [](const ImageHeader& h) { return h.mode == "gray" || h.mode == "gray+alpha"; });
     o.channels = all_gray ? 1 : 3;
   }
+  // Checked here, given or derived, so a wrong length is said before any pixel is decoded.
+  if (o.normalize.kind == "given" && o.normalize.mean.size() != static_cast<std::size_t>(o.channels))
+    throw ConfigError(o.normalize.path, "gives " + std::to_string(o.normalize.mean.size()) + " means for images of " +
+                                            std::to_string(o.channels) + " channels");
 }
 
 // Refuses, before any pixel is decoded, a data set that would not fit in memory.

@@ -173,9 +173,6 @@ class ImagesDataset final : public lepton::Dataset {
                                                       given, sizes[0], sizes[1], sizes[2]);
 
     std::vector<double> mean = o.normalize.mean, std = o.normalize.std;
-    if (o.normalize.kind == "given" && mean.size() != static_cast<std::size_t>(o.channels))
-      throw ConfigError(cfg.path_of("normalize"), "gives " + std::to_string(mean.size()) + " means for images of " +
-                                                      std::to_string(o.channels) + " channels");
     if (o.normalize.kind == "fit")
       std::tie(mean, std) = channel_statistics(d.pixels.index_select(0, torch::tensor(rows[0], torch::kLong)));
     const auto y = torch::tensor(labels, torch::kLong);

@@ -25,10 +25,10 @@ Normalization read_normalization(const ConfigObject& cfg) {
   Normalization n;
   if (!cfg.has("normalize")) return n;
   const json& v = cfg.raw("normalize");
-  const std::string path = cfg.path_of("normalize");
+  const std::string path = n.path = cfg.path_of("normalize");
   if (v.is_string()) {
     n.kind = cfg.one_of("normalize", {"fit", "none", "imagenet"}, std::string("fit"));
-    if (n.kind == "imagenet") n = {"given", {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}};
+    if (n.kind == "imagenet") n = {"given", {0.485, 0.456, 0.406}, {0.229, 0.224, 0.225}, path};
     return n;
   }
   ConfigObject given = cfg.object("normalize");
@@ -78,10 +78,7 @@ Options read_options(const ConfigObject& cfg) {
     if (o.channels == 2) throw ConfigError(cfg.path_of("channels"), "expected 1 (gray) or 3 (RGB)");
   }
   o.skip_bad = cfg.one_of("on_bad_file", {"skip", "fail"}, std::string("skip")) == "skip";
-  o.normalize = read_normalization(cfg);
-  if (o.normalize.kind == "given" && o.channels != 0 && o.normalize.mean.size() != static_cast<std::size_t>(o.channels))
-    throw ConfigError(cfg.path_of("normalize"), "gives " + std::to_string(o.normalize.mean.size()) + " means for " +
-                                                    std::to_string(o.channels) + " channels");
+  o.normalize = read_normalization(cfg);  // its length is checked once the channels are known
   if (cfg.has("max_memory")) o.max_memory = read_bytes(cfg, "max_memory");
   return o;
 }

@@ -13,6 +13,7 @@ namespace lepton::images {
 struct Normalization {
   std::string kind = "fit";  // fit, none, given
   std::vector<double> mean, std;
+  std::string path;          // its JSON path, for messages
 };
 
 struct Options {
