@@ -105,7 +105,7 @@ bool add_buffer(tj::Module& module, const std::string& name, const at::Tensor& t
 }
 
 // TorchScript source of preprocess(rows): the dataset's standardization, then the engine's steps
-// in Preprocessor::apply()'s order, reading the buffers registered here.
+// in Preprocessor::apply()'s order (raw pixels, 0..255, first), reading the buffers registered here.
 std::string preprocess_source(tj::Module& module, const std::optional<Standardization>& dataset, const Preprocessor& pre) {
   std::string s =
       "def preprocess(self, rows: Tensor) -> Tensor:\n"
@@ -115,7 +115,11 @@ std::string preprocess_source(tj::Module& module, const std::optional<Standardiz
     add_buffer(module, "data_std", dataset->std);
     s += "    x = ((x.flatten(1) - self.data_mean) / self.data_std).reshape([-1] + self.input_shape)\n";
   }
-  if (pre.identity()) return s + "    return x\n";
+  if (add_buffer(module, "pixel_mean", pre.pixel_mean)) {
+    add_buffer(module, "pixel_std", pre.pixel_std);
+    s += "    x = (x / 255.0 - self.pixel_mean) / self.pixel_std\n";
+  }
+  if (!pre.fits_features()) return s + "    return x\n";
   s += "    h = x.flatten(1)\n";
   if (!pre.onehot_columns.empty()) {
     const auto index = pre.onehot_index();

@@ -8,6 +8,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -68,11 +69,13 @@ std::int64_t flat_size(const std::vector<std::int64_t>& shape) {
 bool image_like(const DataSplits& data) { return data.input_shape.size() > 1; }
 
 json sample_summary(const DataSplits& data) {
-  const auto x = data.train.x.to(torch::kDouble);
-  return {{"shape", data.input_shape},
-          {"min", x.min().item<double>()},
-          {"max", x.max().item<double>()},
-          {"mean", x.mean().item<double>()}};
+  const auto& x = data.train.x;  // no copy: a folder of images can be large
+  json out = {{"shape", data.input_shape},
+              {"min", x.min().item<double>()},
+              {"max", x.max().item<double>()},
+              {"mean", x.sum(torch::kDouble).item<double>() / static_cast<double>(std::max<std::int64_t>(x.numel(), 1))}};
+  if (data.pixels.defined()) out["pixels"] = {{"mean", data.pixels.mean}, {"std", data.pixels.std}};
+  return out;
 }
 
 json class_counts(const DataSplits& data) {
@@ -152,6 +155,15 @@ void print_text(const std::string& path, const std::string& plugin, const DataSp
     std::cout << "samples: " << shape << ", values " << engine::format_number(summary["min"].get<double>()) << " .. "
               << engine::format_number(summary["max"].get<double>()) << " (mean "
               << engine::format_number(summary["mean"].get<double>()) << ", training split)\n";
+    if (summary.contains("pixels")) {
+      auto list = [](const json& values) {
+        std::string text;
+        for (const auto& v : values) text += (text.empty() ? "" : ", ") + engine::format_number(v.get<double>(), 3);
+        return text;
+      };
+      std::cout << "pixels: kept as bytes; networks read (x / 255 - mean) / std per channel, mean "
+                << list(summary["pixels"]["mean"]) << ", std " << list(summary["pixels"]["std"]) << "\n";
+    }
   }
   if (data.info.contains("images")) print_image_files(data.info["images"]);
   engine::TextTable columns({"feature", "type", "missing", "values"});

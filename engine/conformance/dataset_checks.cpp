@@ -86,7 +86,11 @@ std::vector<CheckResult> check_dataset(const Dataset& dataset, const json& setti
       std::vector<std::int64_t> expected{split->size()};
       expected.insert(expected.end(), data.input_shape.begin(), data.input_shape.end());
       const std::string where = std::string(name) + " split: ";
-      expect(split->x.scalar_type() == torch::kFloat32, where + "x is " + std::string(split->x.dtype().name()) + ", expected float32");
+      if (data.pixels.defined())
+        expect(split->x.scalar_type() == torch::kByte, where + "x is " + std::string(split->x.dtype().name()) +
+                                                           ", expected uint8 (raw pixels, as DataSplits::pixels says)");
+      else
+        expect(split->x.scalar_type() == torch::kFloat32, where + "x is " + std::string(split->x.dtype().name()) + ", expected float32");
       expect(split->x.sizes().vec() == expected,
              where + "x is " + shape_text(split->x.sizes().vec()) + ", expected " + shape_text(expected));
       expect(split->y.scalar_type() == torch::kLong && split->y.dim() == 1 && split->y.size(0) == split->size(),
@@ -96,6 +100,13 @@ std::vector<CheckResult> check_dataset(const Dataset& dataset, const json& setti
                where + "index must be int64 {N}");
       if (split->outcome.defined())
         expect(split->outcome.dim() == 1 && split->outcome.size(0) == split->size(), where + "outcome must be {N}");
+    }
+    if (data.pixels.defined()) {
+      const auto channels = static_cast<std::size_t>(data.input_shape.front());
+      expect(data.input_shape.size() == 3 && data.pixels.mean.size() == channels && data.pixels.std.size() == channels,
+             "pixels: expected samples {C, H, W} and one mean and std per channel C, got " + shape_text(data.input_shape) +
+                 " with " + std::to_string(data.pixels.mean.size()) + " means and " + std::to_string(data.pixels.std.size()) + " stds");
+      for (const double s : data.pixels.std) expect(s > 0, "pixels: every std must be > 0, got " + std::to_string(s));
     }
     for (const auto& c : data.categorical) {
       const std::string where = "categorical column " + std::to_string(c.column) + ": ";
@@ -110,7 +121,7 @@ std::vector<CheckResult> check_dataset(const Dataset& dataset, const json& setti
                    std::to_string(c.values.size()) + ")");
       }
     }
-    return "x float32 " + shape_text(data.input_shape) + " per sample, y int64, " + std::to_string(classes) + " classes" +
+    return std::string(data.pixels.defined() ? "x uint8 pixels " : "x float32 ") + shape_text(data.input_shape) + " per sample, y int64, " + std::to_string(classes) + " classes" +
            (data.categorical.empty() ? std::string() : ", " + std::to_string(data.categorical.size()) + " categorical");
   });
   list.run("split sizes add up", [&] {

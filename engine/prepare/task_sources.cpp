@@ -5,6 +5,7 @@
 #include "prepare/names_text.hpp"
 #include "data/subset.hpp"
 #include "store/trial_order.hpp"
+#include "train/preprocess.hpp"
 #include "train/tasks/distill.hpp"
 #include "train/tasks/frozen_backbone.hpp"
 
@@ -144,12 +145,17 @@ std::shared_ptr<DataSplits> load_study_data(const Experiment& e, const Registry&
 
 void bind_task_data(TaskResources& task, const Experiment& e, const DataSplits& data) {
   if (!task.source) return;
-  const SourceModel& source = *task.source;
+  SourceModel& source = *task.source;
   const std::string& path = e.task.source->path;
   const std::string role = e.task.type == TaskType::kFinetune ? "source" : "teacher";
   if (source.card.input_shape != data.input_shape)
     throw ConfigError(path, "the " + role + " (" + source.description + ") takes samples of shape " +
                                 shape_text(source.card.input_shape) + ", but the data's are " + shape_text(data.input_shape));
+  // A source trained on float inputs reads the folder's raw pixels through the data's scaling.
+  if (auto net = reading_pixels(source.net, data.pixels, data.input_shape); net != source.net) {
+    source.net = std::move(net);
+    source.card.preprocess = split_preprocessing(source.net).second.describe();
+  }
   if (e.task.type == TaskType::kFinetune) {
     if (!e.model.plugin.empty() && e.model.plugin != source.card.model_plugin)
       throw ConfigError(e.model.path + ".plugin", "the source was trained with model \"" + source.card.model_plugin +

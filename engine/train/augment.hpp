@@ -22,7 +22,8 @@ struct AugmentSettings {
 };
 
 /// `x` {N, C, H, W} with each sample flipped, shifted and rotated at random, in one resampling.
-/// Pixels brought in from outside the image are 0: the training mean, once normalized. Integer
+/// Pixels brought in from outside the image are 0: black for raw pixels (as torchvision's
+/// transforms fill before normalizing), the training mean for standardized samples. Integer
 /// shifts and flips move pixels exactly; rotations and fractional shifts interpolate bilinearly.
 at::Tensor augment(const at::Tensor& x, const AugmentSettings& settings, at::Generator generator);
 

@@ -27,6 +27,11 @@ struct Predictions {
   std::vector<std::string> sample_names;  ///< each sample's name (an image's file) when the plugin gives them
 };
 
+/// Every sample of `data_file` (relative paths from the working directory) as the dataset plugin of
+/// the model `card` describes reads it for prediction, its fitted preprocessing replayed. Throws
+/// ConfigError at "--data" for a missing plugin, an empty file or samples of another shape.
+DataSplits read_for_prediction(const ModelCard& card, const std::string& data_file, const Registry& registry);
+
 /// Loads the model saved in `model_folder` and predicts every sample of `data_file` (relative paths
 /// from the working directory). Throws ConfigError for a bad folder, a missing plugin or a file
 /// that does not fit the model.

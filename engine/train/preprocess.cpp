@@ -15,6 +15,10 @@ class PreprocessedNetwork final : public Network {
  public:
   PreprocessedNetwork(std::shared_ptr<Network> inner, const Preprocessor& pre) : pre_(pre) {
     inner_ = register_module("model", std::move(inner));
+    if (pre_.pixel_mean.defined()) {
+      pre_.pixel_mean = register_buffer("pixel_mean", pre_.pixel_mean);
+      pre_.pixel_std = register_buffer("pixel_std", pre_.pixel_std);
+    }
     // Buffers, so the fitted statistics follow the network's state (saved and restored with it).
     if (pre_.shift.defined()) {
       pre_.shift = register_buffer("preprocess_shift", pre_.shift);
@@ -80,8 +84,22 @@ at::Tensor Preprocessor::encode(const at::Tensor& flat) const {
   return torch::cat({flat.index_select(1, kept_), onehot}, 1);
 }
 
-at::Tensor Preprocessor::apply(const at::Tensor& x) const {
-  if (identity()) return x;
+void Preprocessor::set_pixels(const PixelScaling& pixels) {
+  pixel_mean = torch::tensor(pixels.mean, torch::kFloat32).view({1, -1, 1, 1});
+  pixel_std = torch::tensor(pixels.std, torch::kFloat32).view({1, -1, 1, 1});
+}
+
+at::Tensor Preprocessor::scale_pixels(const at::Tensor& x) const {
+  if (!pixel_mean.defined()) return x;
+  // One fused multiply-add on the converted batch: x * 1/(255 std) - mean/std.
+  const auto factor = (pixel_std * 255).reciprocal();
+  return torch::addcmul(-pixel_mean / pixel_std, x.to(torch::kFloat32), factor);
+}
+
+at::Tensor Preprocessor::apply(const at::Tensor& raw) const {
+  if (identity()) return raw;
+  const torch::Tensor x = scale_pixels(raw);
+  if (!fits_features()) return x;
   torch::Tensor h = encode(x.flatten(1));
   if (shift.defined()) h = (h - shift) / scale;
   if (components.defined()) return torch::matmul(h - center, components);
@@ -100,6 +118,7 @@ json Preprocessor::describe() const {
     out["onehot"] = pairs;
   }
   if (components.defined()) out["pca_components"] = components.size(1);
+  if (pixel_mean.defined()) out["pixels"] = pixel_mean.size(1);
   out["fitted_rows"] = fitted_rows;
   return out;
 }
@@ -123,12 +142,14 @@ bool wants_preprocessing(const json& settings, const std::vector<CategoricalColu
 }
 
 Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x,
-                              const std::vector<CategoricalColumn>& categorical) {
+                              const std::vector<CategoricalColumn>& categorical, const PixelScaling& pixels) {
   torch::NoGradGuard no_grad;
   Preprocessor out;
   out.settings = settings;
   out.input_shape.assign(train_x.sizes().begin() + 1, train_x.sizes().end());
   out.fitted_rows = train_x.size(0);
+  if (pixels.defined()) out.set_pixels(pixels);
+  if (!wants_preprocessing(settings, categorical)) return out;
   if (encodes(settings, categorical)) {
     std::vector<std::int64_t> columns, sizes;
     for (const auto& c : categorical) {
@@ -137,7 +158,7 @@ Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x,
     }
     out.set_onehot(std::move(columns), std::move(sizes), flat_size(out.input_shape));
   }
-  torch::Tensor x = out.encode(train_x.flatten(1).to(torch::kFloat));
+  torch::Tensor x = out.encode(out.scale_pixels(train_x).flatten(1).to(torch::kFloat));
   const std::string scaler = settings.value("scaler", "none");
   if (scaler == "standardize") {
     out.shift = x.mean(0);
@@ -196,6 +217,11 @@ Preprocessor blank_preprocessor(const json& described, const std::vector<std::in
     out.center = torch::zeros({features});
     out.components = torch::zeros({features, described["pca_components"].get<std::int64_t>()});
   }
+  if (described.contains("pixels")) {
+    const auto channels = described["pixels"].get<std::int64_t>();
+    out.pixel_mean = torch::zeros({1, channels, 1, 1});
+    out.pixel_std = torch::ones({1, channels, 1, 1});
+  }
   out.fitted_rows = described.value("fitted_rows", std::int64_t{0});
   return out;
 }
@@ -203,6 +229,19 @@ Preprocessor blank_preprocessor(const json& described, const std::vector<std::in
 std::shared_ptr<Network> with_preprocessing(std::shared_ptr<Network> net, const Preprocessor& pre) {
   if (pre.identity()) return net;
   return std::make_shared<PreprocessedNetwork>(std::move(net), pre);
+}
+
+std::shared_ptr<Network> reading_pixels(std::shared_ptr<Network> net, const PixelScaling& pixels,
+                                        const std::vector<std::int64_t>& input_shape) {
+  if (!pixels.defined()) return net;
+  auto [inner, pre] = split_preprocessing(net);
+  if (pre.pixel_mean.defined()) return net;
+  if (pre.identity()) {
+    pre.input_shape = input_shape;
+    pre.settings = json::object();
+  }
+  pre.set_pixels(pixels);
+  return with_preprocessing(inner, pre);
 }
 
 std::pair<std::shared_ptr<Network>, Preprocessor> split_preprocessing(const std::shared_ptr<Network>& net) {

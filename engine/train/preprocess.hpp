@@ -16,9 +16,12 @@
 
 namespace lepton::engine {
 
-/// A fitted transform: one-hot encoding of categorical features, scaling per feature, then an
-/// optional projection on principal components.
+/// A fitted transform: raw pixels to floats, one-hot encoding of categorical features, scaling per
+/// feature, then an optional projection on principal components.
 struct Preprocessor {
+  /// Raw pixels (uint8, or floats on the same 0..255 scale): (x / 255 - mean) / std per channel,
+  /// {1, C, 1, 1} each, as the dataset's PixelScaling gives them; undefined: the inputs are floats.
+  at::Tensor pixel_mean, pixel_std;
   /// One-hot encoding: the categorical features (positions in a flattened sample) and their
   /// category counts; they become one 0/1 column each per category, after the other features.
   std::vector<std::int64_t> onehot_columns, onehot_sizes;
@@ -27,14 +30,20 @@ struct Preprocessor {
   std::vector<std::int64_t> input_shape;  ///< one raw sample's shape
   std::int64_t fitted_rows = 0;           ///< how many samples the statistics came from
 
-  bool identity() const { return onehot_columns.empty() && !shift.defined() && !components.defined(); }
+  bool identity() const { return !pixel_mean.defined() && !fits_features(); }
+  /// Whether any step after the pixels' (one-hot, scaling, PCA) is on.
+  bool fits_features() const { return !onehot_columns.empty() || shift.defined() || components.defined(); }
+  /// Sets the pixel step.
+  void set_pixels(const PixelScaling& pixels);
+  /// `x` through the pixel step alone (`x` itself when there is none).
+  at::Tensor scale_pixels(const at::Tensor& x) const;
   /// One transformed sample's shape: {k} after PCA, {encoded features} after one-hot, else the input's.
   std::vector<std::int64_t> output_shape() const;
   /// Transforms a batch {N, input...}.
   at::Tensor apply(const at::Tensor& x) const;
   /// What the trial stores: the steps, their sizes and the rows fitted on, e.g.
   /// {"scaler": "standardize", "pca_components": 7, "fitted_rows": 341}, plus "onehot":
-  /// [[column, categories], ...] when it encodes.
+  /// [[column, categories], ...] when it encodes and "pixels": channels when it reads raw pixels.
   json describe() const;
   json settings;  ///< the settings it was fitted with
 
@@ -62,9 +71,10 @@ bool wants_preprocessing(const json& settings, const std::vector<CategoricalColu
 
 /// Fits the steps `settings` ask for on `train_x` {N, input...} alone. PCA keeps `pca_components`
 /// (capped at min(N, features)) or, when unset, the fewest components explaining 95% of the variance.
-/// `categorical` features are one-hot encoded first, unless `encoding` is "ordinal".
+/// `categorical` features are one-hot encoded first, unless `encoding` is "ordinal". Raw pixels
+/// (`pixels` defined) are scaled as it says before anything else.
 Preprocessor fit_preprocessor(const json& settings, const at::Tensor& train_x,
-                              const std::vector<CategoricalColumn>& categorical = {});
+                              const std::vector<CategoricalColumn>& categorical = {}, const PixelScaling& pixels = {});
 
 /// A preprocessor of the shape `described` (Preprocessor::describe()) records for samples of
 /// `input_shape`, its statistics zero: loading a saved network's buffers fills them in.
@@ -73,6 +83,12 @@ Preprocessor blank_preprocessor(const json& described, const std::vector<std::in
 /// `net` behind `pre`: features(x) = net->features(pre.apply(x)); parameters, head and layers are
 /// the wrapped network's, the fitted statistics are buffers (saved with the weights).
 std::shared_ptr<Network> with_preprocessing(std::shared_ptr<Network> net, const Preprocessor& pre);
+
+/// `net` reading raw pixels of samples `input_shape` as `pixels` says, unless its preprocessing
+/// already does (or `pixels` is undefined): a network trained on float inputs (a TorchScript file,
+/// a model of other data) fine-tuned or teaching on a folder of images.
+std::shared_ptr<Network> reading_pixels(std::shared_ptr<Network> net, const PixelScaling& pixels,
+                                        const std::vector<std::int64_t>& input_shape);
 
 /// What with_preprocessing() joined: the network behind and its preprocessor (for `net` itself,
 /// when it was not wrapped: `net` and an identity preprocessor).

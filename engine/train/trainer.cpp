@@ -122,6 +122,8 @@ double TrainingRun::train_epoch(int epoch) {
   for (std::int64_t begin = 0; begin < n; begin += batch, ++step) {
     const std::int64_t end = std::min(begin + batch, n);
     Batch b{x.slice(0, begin, end), y.slice(0, begin, end), begin, end, {}, {}, settings_.class_weight};
+    // Raw pixels resample and mix as floats on their own 0..255 scale; the network scales them.
+    if ((settings_.augment.any() || settings_.mixup > 0) && b.x.scalar_type() == torch::kByte) b.x = b.x.to(torch::kFloat32);
     if (settings_.augment.any()) {
       b.x = augment(b.x, settings_.augment, trial_generator());
       b.augmented = true;

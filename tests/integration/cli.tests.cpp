@@ -132,6 +132,8 @@ TEST_CASE("data inspect describes a folder of images: counts per class, sizes, m
   CHECK_THAT(text.out, Catch::Contains("files: 20 images in 9 sizes; width 30 .. 50 (median 34), height 30 .. 48"));
   CHECK_THAT(text.out, Catch::Contains("modes: cmyk 2, gray 6, palette 4, rgb 6, rgba 2; formats: bmp 2, gif 2, jpeg 6, png 10"));
   CHECK_THAT(text.out, Catch::Contains("the images come in 9 sizes; each was scaled and centre-cropped to 32x32"));
+  // Pixels stay bytes; the normalization fitted on the training split is what networks apply.
+  CHECK_THAT(text.out, Catch::Contains("values 0 .. 255") && Catch::Contains("pixels: kept as bytes"));
 
   const auto j = run_lepton({"data", "inspect", folder, "--json", "--config", R"({"size": [8, 8], "channels": 1})"});
   REQUIRE(j.exit_code == 0);
@@ -140,6 +142,7 @@ TEST_CASE("data inspect describes a folder of images: counts per class, sizes, m
   CHECK(report["input_shape"] == json::array({1, 8, 8}));
   CHECK(report["classes"] == json::array({{{"class", "blue"}, {"rows", 10}}, {{"class", "red"}, {"rows", 10}}}));
   CHECK(report["info"]["images"]["formats"]["png"] == 10);
+  CHECK(report["samples"]["pixels"]["mean"].size() == 1);
   CHECK(report["notices"].empty());
 
   // A large folder says how far decoding has come.

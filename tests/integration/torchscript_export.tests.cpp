@@ -1,7 +1,7 @@
 // `lepton export --format torchscript` for every model family: Python's torch.jit.load runs the
 // file without Lepton on the file's raw rows and gives `lepton predict`'s probabilities (max
 // absolute difference <= 1e-5), with the fitted preprocessing (one-hot, scaling, PCA, the
-// dataset's own standardization) inside and the class and feature names stored.
+// dataset's own standardization, raw pixels' scaling) inside and the class and feature names stored.
 #include "plugins/registry.hpp"
 #include "report/ranking.hpp"
 #include "train/checkpoint.hpp"
@@ -142,6 +142,15 @@ TEST_CASE("export to TorchScript: cnn on images with the dataset's and the engin
   e.update({{"name", "cnn"}, {"model", {{"plugin", "cnn"}, {"channels", 4}, {"blocks", 2}, {"hidden", 16}}},
             {"task", {{"type", "train"}, {"epochs", 2}, {"lr", 0.01}}}});
   check_round_trip(e, kData + "/digits.csv.gz", "traced");
+}
+
+TEST_CASE("export to TorchScript: cnn on a folder of images takes raw pixels, 0..255", "[torchscript][export][images][slow]") {
+  const std::string folder = std::string(LEPTON_SOURCE_DIR) + "/tests/fixtures/image_modes";
+  const json e = {{"name", "images"},
+                  {"dataset", {{"plugin", "images"}, {"path", folder}, {"size", {12, 12}}, {"split", {{"valid", 0.25}, {"seed", 1}}}}},
+                  {"model", {{"plugin", "cnn"}, {"channels", 4}, {"blocks", 2}, {"hidden", 16}}},
+                  {"task", {{"type", "train"}, {"epochs", 2}, {"lr", 0.01}}}};
+  check_round_trip(e, folder, "traced");
 }
 
 TEST_CASE("export to TorchScript: a TorchScript model keeps its own code", "[torchscript][export][slow]") {

@@ -1,6 +1,6 @@
 // The transfer pipeline end to end through the real binary on real data: a teacher study, export,
 // predict, distillation from the teacher's best trial, fine-tuning on a new label set with few
-// samples, pruning, cross-validation, and IDX images.
+// samples, pruning, cross-validation, IDX images, and folders of images kept as bytes.
 #include "plugins/registry.hpp"
 #include "report/ranking.hpp"
 #include "store/store.hpp"
@@ -201,6 +201,58 @@ TEST_CASE("fine-tuning a digits 0-4 network on 5-9 with ten samples per class", 
   const auto r = run_lepton({"run", dir.write_json("bad.json", bad), "--storage", url});
   CHECK(r.exit_code == 2);
   CHECK_THAT(r.err, Catch::Contains("search.space.freeze_layers.high: \"freeze_layers\" 5 is out of range: the source's model has 2 backbone layers"));
+}
+
+TEST_CASE("a folder of images stays bytes: a CNN on raw pixels trains, teaches and is fine-tuned, and predicts the folder",
+          "[e2e][transfer][images][slow]") {
+  TempDir dir;
+  const std::string url = dir.sqlite_url();
+  const std::string folder = std::string(LEPTON_SOURCE_DIR) + "/tests/fixtures/image_modes";  // red and blue images
+  const json images = {{"plugin", "images"}, {"path", folder}, {"size", {16, 16}},
+                       {"split", {{"valid", 0.25}, {"seed", 0}}}};
+  // Flips and mixup resample the bytes as floats; the network scales them.
+  const json teacher = experiment("teacher", images, {{"plugin", "cnn"}, {"channels", 4}, {"blocks", 1}, {"hidden", 8}},
+                                  {{"type", "train"}, {"epochs", 8}, {"lr", 0.01}, {"augment_flip", true}, {"mixup", 0.2},
+                                   {"objective", {{"metric", "val_accuracy"}}}},
+                                  json::object(), 1);
+  run_lepton_ok({"run", dir.write_json("teacher.json", teacher), "--storage", url, "--quiet"});
+  const auto teachers = trials_of(url, "teacher");
+  INFO(teachers.at(0).error);
+  REQUIRE(teachers.at(0).state == TrialState::kComplete);
+  CHECK(teachers[0].attrs["preprocess"]["pixels"] == 3);  // the network reads three channels of bytes
+
+  auto predict_folder = [&](const std::string& model) {
+    const json p = json::parse(run_lepton_ok({"predict", "--model", model, "--data", folder, "--json", "--limit", "0"}).out);
+    CHECK(p["samples"] == 20);
+    return p["metrics"]["accuracy"].get<double>();
+  };
+  const std::string teacher_model = dir.file("teacher-model");
+  run_lepton_ok({"export", "--storage", url, "--study", "teacher", "-o", teacher_model});
+  CHECK(predict_folder(teacher_model) >= 0.75);  // red against blue, in every file format and mode
+
+  // The teacher's pixel scaling comes along into a fine-tuned copy and teaches a student.
+  json finetune = experiment("finetune", images, nullptr,
+                             {{"type", "finetune"}, {"source", teacher_model}, {"epochs", 3}, {"lr", 0.005},
+                              {"objective", {{"metric", "val_accuracy"}}}},
+                             json::object(), 1);
+  finetune.erase("model");
+  run_lepton_ok({"run", dir.write_json("finetune.json", finetune), "--storage", url, "--quiet"});
+  const auto tuned = trials_of(url, "finetune");
+  INFO(tuned.at(0).error);
+  REQUIRE(tuned.at(0).state == TrialState::kComplete);
+  CHECK(tuned[0].attrs["preprocess"]["pixels"] == 3);
+  const std::string tuned_model = dir.file("tuned-model");
+  run_lepton_ok({"export", "--storage", url, "--study", "finetune", "-o", tuned_model});
+  CHECK(predict_folder(tuned_model) >= 0.75);
+
+  const json student = experiment("student", images, {{"plugin", "cnn"}, {"channels", 2}, {"blocks", 1}, {"hidden", 4}},
+                                  {{"type", "distill"}, {"teacher", teacher_model}, {"epochs", 3}, {"lr", 0.01},
+                                   {"augment_flip", true}, {"objective", {{"metric", "val_accuracy"}}}},
+                                  json::object(), 1);
+  run_lepton_ok({"run", dir.write_json("student.json", student), "--storage", url, "--quiet"});
+  const auto students = trials_of(url, "student");
+  INFO(students.at(0).error);
+  CHECK(students.at(0).state == TrialState::kComplete);
 }
 
 TEST_CASE("ASHA prunes at its rungs and stores the epoch each trial reached", "[e2e][pruners][slow]") {

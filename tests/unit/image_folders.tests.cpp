@@ -55,22 +55,26 @@ TEST_CASE("images converts every colour mode and size to one RGB or gray shape",
   CHECK(images["modes"] == json{{"cmyk", 2}, {"gray", 6}, {"palette", 4}, {"rgb", 6}, {"rgba", 2}});
   CHECK(images["formats"] == json{{"bmp", 2}, {"gif", 2}, {"jpeg", 6}, {"png", 10}});
   CHECK(images["distinct_sizes"] == 9);
+  // The pixels stay bytes; "none" leaves their scaling at x / 255.
+  CHECK(data.train.x.scalar_type() == torch::kByte);
+  CHECK(data.pixels.mean == std::vector<double>{0, 0, 0});
+  CHECK(data.pixels.std == std::vector<double>{1, 1, 1});
 
   // Each file alone, as a prediction reads it: the colour comes through every format.
   for (const std::string name : {"rgb.jpg", "rgb.png", "rgba.png", "cmyk.jpg", "rgb.bmp"}) {
     const auto one = predict(data, config, kModes + "/red/" + name);
     REQUIRE(one.test.size() == 1);
     CHECK_FALSE(one.test.y.defined());
-    const auto rgb = one.test.x.mean({0, 2, 3}) * 255;
+    const auto rgb = one.test.x.to(torch::kFloat).mean({0, 2, 3});
     INFO(name << ": " << rgb);
     CHECK(rgb[0].item<double>() == Approx(220).margin(3));
     CHECK(rgb[1].item<double>() == Approx(30).margin(3));
     CHECK(rgb[2].item<double>() == Approx(30).margin(3));
   }
-  const auto palette = predict(data, config, kModes + "/blue/palette.png").test.x.mean({0, 2, 3}) * 255;
+  const auto palette = predict(data, config, kModes + "/blue/palette.png").test.x.to(torch::kFloat).mean({0, 2, 3});
   CHECK(palette[2].item<double>() > 150);  // the palette's nearest blue, not an index
   CHECK(palette[0].item<double>() < 80);
-  const auto gray = predict(data, config, kModes + "/red/gray16.png").test.x * 255;  // 16-bit gray, to bytes
+  const auto gray = predict(data, config, kModes + "/red/gray16.png").test.x.to(torch::kFloat);  // 16-bit gray, to bytes
   CHECK(gray.min().item<double>() == Approx(87).margin(2));
   CHECK((gray[0][0] - gray[0][2]).abs().max().item<double>() < 1e-4);  // gray in all three channels
 
@@ -79,7 +83,7 @@ TEST_CASE("images converts every colour mode and size to one RGB or gray shape",
   gray_config["channels"] = 1;
   const auto as_gray = load(gray_config);
   CHECK(as_gray.input_shape == std::vector<std::int64_t>{1, 8, 6});
-  const auto luma = predict(as_gray, gray_config, kModes + "/red/cmyk.jpg").test.x.mean() * 255;
+  const auto luma = predict(as_gray, gray_config, kModes + "/red/cmyk.jpg").test.x.to(torch::kFloat).mean();
   CHECK(luma.item<double>() == Approx(87).margin(3));
 }
 
@@ -89,11 +93,13 @@ TEST_CASE("images of mixed sizes get one size, said in a notice, and all-gray fo
   CHECK(data.input_shape == std::vector<std::int64_t>{3, side, side});
   CHECK(side == 32);  // the median shorter side, as no image reaches 224
   CHECK_THAT(notices_of(data), Catch::Contains("9 sizes") && Catch::Contains("\\\"size\\\""));
-  // The default normalization is fitted on the training split: zero mean, unit spread there.
-  const auto per_channel = data.train.x.transpose(0, 1).reshape({3, -1});
-  CHECK(per_channel.mean(1).abs().max().item<double>() < 1e-4);
-  CHECK((per_channel.std(1, false) - 1).abs().max().item<double>() < 1e-3);
-  CHECK(data.fitted["normalize"]["mean"].size() == 3);
+  // The default normalization is fitted on the training split's bytes, per channel, for the
+  // networks to apply; the fitted values are saved for predictions.
+  const auto per_channel = data.train.x.transpose(0, 1).reshape({3, -1}).to(torch::kDouble) / 255;
+  CHECK(torch::allclose(per_channel.mean(1), torch::tensor(data.pixels.mean, torch::kDouble), 0, 1e-9));
+  CHECK(torch::allclose(per_channel.std(1, false), torch::tensor(data.pixels.std, torch::kDouble), 0, 1e-9));
+  CHECK(data.pixels.mean[0] > data.pixels.mean[1]);  // more red than green in the red and blue images
+  CHECK(data.fitted["normalize"]["mean"] == data.pixels.mean);
 
   lepton::test::TempDir dir;
   const std::string root = dir.file("gray");
@@ -130,10 +136,10 @@ TEST_CASE("images: a corrupt file is skipped with its name, or refuses the study
 
 TEST_CASE("images refuses, before decoding, a folder that would not fit in memory", "[images]") {
   const std::string message = message_of({{"path", kHymenoptera}, {"size", {224, 224}}, {"max_memory", "50MB"}});
-  // 397 images x 3 x 224 x 224 = 59.8 MB of bytes, 299 MB with the float tensors.
-  CHECK_THAT(message, Catch::Contains("397 images of 3x224x224 need 298.8 MB"));
+  // 397 images x 3 x 224 x 224 = 59.8 MB of bytes, held three times at most.
+  CHECK_THAT(message, Catch::Contains("397 images of 3x224x224 need 179.3 MB"));
   CHECK_THAT(message, Catch::Contains("50.0 MB are allowed (max_memory)"));
-  CHECK_THAT(message, Catch::Contains("set a smaller \"size\" (about [91, 91] fits)"));
+  CHECK_THAT(message, Catch::Contains("set a smaller \"size\" (about [118, 118] fits)"));
   CHECK(message_of({{"path", kHymenoptera}, {"max_memory", "lots"}}).find("expected a size in bytes") != std::string::npos);
   // A given normalization needs one value per channel, whether the channels were given or found.
   CHECK_THAT(message_of({{"path", kModes}, {"size", {4, 4}}, {"normalize", {{"mean", {0.5}}, {"std", {0.2}}}}}),
@@ -181,7 +187,9 @@ TEST_CASE("images predicts a folder with its labels and file names, replaying th
   CHECK(torch::bincount(val.test.y).equal(torch::tensor({70, 83}, torch::kLong)));
   CHECK(val.info["sample_names"].size() == 153);
   CHECK(val.info["sample_names"][0].get<std::string>().rfind("ants/", 0) == 0);
-  // The same images read in training (the valid split) and in prediction give the same tensor.
-  CHECK(torch::allclose(std::get<0>(torch::sort(val.test.x.sum({1, 2, 3}))), std::get<0>(torch::sort(data.valid.x.sum({1, 2, 3}))),
-                        1e-4, 1e-3));
+  // The same images read in training (the valid split) and in prediction give the same bytes,
+  // and the training split's scaling is replayed.
+  CHECK(torch::equal(std::get<0>(torch::sort(val.test.x.sum({1, 2, 3}))), std::get<0>(torch::sort(data.valid.x.sum({1, 2, 3})))));
+  CHECK(val.pixels.mean == data.pixels.mean);
+  CHECK(val.pixels.std == data.pixels.std);
 }

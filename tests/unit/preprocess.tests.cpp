@@ -176,3 +176,48 @@ TEST_CASE("with cross-validation each fold fits its preprocessing on that fold's
   REQUIRE(fitted.size() == 5);
   for (const auto& fold : fitted) CHECK(fold.at("fitted_rows") == 240);
 }
+
+TEST_CASE("raw pixels are scaled inside the network, before the fitted steps, and a network gets that step once",
+          "[preprocess][images]") {
+  torch::manual_seed(3);
+  const auto bytes = torch::randint(0, 256, {6, 3, 4, 4}, torch::kByte);
+  const lepton::PixelScaling pixels{{0.5, 0.25, 0.0}, {0.2, 0.5, 1.0}};
+  const auto expected = (bytes.to(torch::kFloat) / 255 - torch::tensor({0.5, 0.25, 0.0}).view({1, 3, 1, 1})) /
+                        torch::tensor({0.2, 0.5, 1.0}).view({1, 3, 1, 1});
+  const Preprocessor pre = fit_preprocessor(json::object(), bytes, {}, pixels);
+  CHECK_FALSE(pre.identity());
+  CHECK_FALSE(pre.fits_features());
+  CHECK(torch::allclose(pre.apply(bytes), expected, 1e-5, 1e-6));
+  // Floats on the same 0..255 scale (an augmented or mixed batch) read the same.
+  CHECK(torch::allclose(pre.apply(bytes.to(torch::kFloat)), expected, 1e-5, 1e-6));
+
+  // Later steps are fitted on the scaled pixels.
+  const Preprocessor standardized = fit_preprocessor({{"scaler", "standardize"}}, bytes, {}, pixels);
+  CHECK(torch::allclose(standardized.shift, expected.flatten(1).mean(0), 1e-5, 1e-6));
+  CHECK(standardized.apply(bytes).flatten(1).mean(0).abs().max().item<double>() < 1e-5);
+
+  // A saved network's description rebuilds the step; its statistics come back with the buffers.
+  const json described = pre.describe();
+  CHECK(described.at("pixels") == 3);
+  Preprocessor rebuilt = blank_preprocessor(described, {3, 4, 4});
+  rebuilt.pixel_mean.copy_(pre.pixel_mean);
+  rebuilt.pixel_std.copy_(pre.pixel_std);
+  CHECK(torch::allclose(rebuilt.apply(bytes), expected, 1e-5, 1e-6));
+
+  // A network trained on floats (a TorchScript file, say) reads bytes through the data's scaling, once.
+  Registry registry;
+  registry.load_default();
+  lepton::ModelRequest request;
+  request.params = {{"channels", 2}, {"blocks", 1}, {"hidden", 4}};
+  request.shape.input = {3, 4, 4};
+  request.shape.classes = 2;
+  const auto net = registry.model("cnn").build(request);
+  const auto reading = reading_pixels(net, pixels, {3, 4, 4});
+  CHECK(reading != net);
+  CHECK(reading_pixels(reading, pixels, {3, 4, 4}) == reading);
+  CHECK(reading_pixels(net, lepton::PixelScaling{}, {3, 4, 4}) == net);
+  CHECK(split_preprocessing(reading).second.describe().at("pixels") == 3);
+  torch::NoGradGuard no_grad;
+  reading->eval();
+  CHECK(torch::allclose(reading->forward(bytes), net->forward(expected), 1e-5, 1e-6));
+}

@@ -2,6 +2,7 @@
 #include "train/tasks/finetune.hpp"
 
 #include "experiment/parameters.hpp"
+#include "train/preprocess.hpp"
 
 #include <lepton/random.hpp>
 
@@ -34,11 +35,13 @@ FinetuneStart finetune_start(const SourceModel& source, const Model& model, cons
   ModelRequest request;
   request.params = source.card.model_params;
   for (const auto& item : params.items()) request.params[item.key()] = item.value();
-  request.shape.input = source.card.input_shape;
+  // The source's preprocessing comes along (its statistics are buffers, copied with the weights).
+  const Preprocessor pre = blank_preprocessor(source.card.preprocess, source.card.input_shape);
+  request.shape.input = pre.output_shape();
   request.shape.classes = static_cast<std::int64_t>(source.card.class_names.size());
   request.search_dirs = source.card.search_dirs;
   FinetuneStart out;
-  out.net = build_network(model, model_name, request, seed);
+  out.net = with_preprocessing(build_network(model, model_name, request, seed), pre);
   try {
     copy_weights(*source.net, *out.net, "the source (" + source.description + ")");
   } catch (const ConfigError& e) {

@@ -75,6 +75,7 @@ class RunFactory {
         throw TrialFailure("preprocessing is for train and distill tasks; a fine-tuned network reads data as its source did");
       FinetuneStart start = finetune_start(*in_.resources->source, *in_.model, in_.model_name, in_.model_params,
                                            data.class_names, *finetune_, seed);
+      fitted_.push_back(in_.resources->source->card.preprocess);  // the source's, carried over
       new_head_ = start.new_head;
       if (head_only_) start.net = head_only(start.net, on_features_);
       return std::make_unique<TrainingRun>(start.net, train, settings_, std::move(start.groups));
@@ -83,9 +84,7 @@ class RunFactory {
     request.params = in_.model_params;
     request.search_dirs = in_.experiment->data_dirs;
     // Fitted on the rows this run trains on (the training split or a fold's), never on what it is scored on.
-    const Preprocessor pre = wants_preprocessing(in_.preprocess, data.categorical)
-                                 ? fit_preprocessor(in_.preprocess, train.x, data.categorical)
-                                 : Preprocessor{};
+    const Preprocessor pre = fit_preprocessor(in_.preprocess, train.x, data.categorical, data.pixels);
     request.shape.input = pre.identity() ? data.input_shape : pre.output_shape();
     request.shape.classes = static_cast<std::int64_t>(data.class_names.size());
     auto net = with_preprocessing(build_network(*in_.model, in_.model_name, request, seed), pre);

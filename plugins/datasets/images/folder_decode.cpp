@@ -185,15 +185,18 @@ void choose_shape(Options& o, const std::vector<ImageHeader>& headers, json& not
 // Refuses, before any pixel is decoded, a data set that would not fit in memory.
 void check_memory(const Options& o, std::size_t images, const std::string& path) {
   const double pixels = static_cast<double>(images) * o.channels * (*o.size)[0] * (*o.size)[1];
-  const double needed = pixels * (1 + sizeof(float));  // the byte cache, then the float tensors
+  // Bytes throughout (networks scale them batch by batch): the decoded images, the splits taken
+  // from them, and a training epoch's shuffled copy.
+  constexpr double kCopies = 3;
+  const double needed = pixels * kCopies;
   const double limit = o.max_memory ? *o.max_memory : kMemoryShare * available_memory();
   if (limit <= 0 || needed <= limit) return;
   const double factor = std::sqrt(limit / needed);
   const int side = std::max(1, static_cast<int>(std::floor(std::min((*o.size)[0], (*o.size)[1]) * factor)));
   throw ConfigError(path, std::to_string(images) + " images of " + std::to_string(o.channels) + "x" +
                               std::to_string((*o.size)[0]) + "x" + std::to_string((*o.size)[1]) + " need " +
-                              show_bytes(needed) + " in memory (" + show_bytes(pixels) + " of pixels as bytes, " +
-                              show_bytes(pixels * sizeof(float)) + " as float tensors), but only " + show_bytes(limit) +
+                              show_bytes(needed) + " in memory (" + show_bytes(pixels) + " of pixels as bytes, held " +
+                              "as decoded, as split, and shuffled for each training epoch), but only " + show_bytes(limit) +
                               (o.max_memory ? " are allowed (max_memory)" : " can be used (80% of the memory available)") +
                               "; set a smaller \"size\" (about [" + std::to_string(side) + ", " + std::to_string(side) +
                               "] fits)" + (o.channels == 3 ? " or \"channels\": 1" : "") + ", or use fewer images");

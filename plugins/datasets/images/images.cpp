@@ -1,8 +1,8 @@
 // The images dataset plugin: folders of photos as torchvision's ImageFolder reads them (one folder
 // per class, optionally already split into train/val/test), CSV manifests, or separate train, valid
 // and test sources. Every image is decoded once, in parallel, fitted to one size (shorter side,
-// centre crop) and kept as bytes until the normalization fitted on the training split turns the
-// splits into tensors. Files that cannot be read are skipped with a notice, or refuse the study.
+// centre crop) and kept as bytes; the normalization fitted on the training split travels beside
+// them (DataSplits::pixels) for networks to apply a batch at a time. Files that cannot be read are skipped with a notice, or refuse the study.
 #include "folder_decode.hpp"
 #include "image_list.hpp"
 
@@ -66,14 +66,11 @@ std::pair<std::vector<double>, std::vector<double>> channel_statistics(const at:
   return {mean, std};
 }
 
-// Bytes -> float32 (x / 255 - mean) / std.
-at::Tensor normalized(const at::Tensor& pixels, const std::vector<double>& mean, const std::vector<double>& std) {
-  const auto c = pixels.size(1);
-  auto x = pixels.to(torch::kFloat32).mul_(1.0 / 255.0);
-  if (mean.empty()) return x;
-  const auto m = torch::tensor(mean, torch::kFloat32).view({1, c, 1, 1});
-  const auto s = torch::tensor(std, torch::kFloat32).view({1, c, 1, 1});
-  return x.sub_(m).div_(s);
+// The scaling networks apply to the bytes: the fitted or given mean and std per channel, or none.
+lepton::PixelScaling pixel_scaling(std::vector<double> mean, std::vector<double> std, std::int64_t channels) {
+  if (mean.empty()) return {std::vector<double>(static_cast<std::size_t>(channels), 0.0),
+                            std::vector<double>(static_cast<std::size_t>(channels), 1.0)};
+  return {std::move(mean), std::move(std)};
 }
 
 json source_notices(const lepton::images::ImageSource& source, const std::string& what) {
@@ -177,11 +174,12 @@ class ImagesDataset final : public lepton::Dataset {
       std::tie(mean, std) = channel_statistics(d.pixels.index_select(0, torch::tensor(rows[0], torch::kLong)));
     const auto y = torch::tensor(labels, torch::kLong);
     out.input_shape = {o.channels, (*o.size)[0], (*o.size)[1]};
-    // Each split's bytes become floats once: no tensor of every image in float is ever made.
+    out.pixels = pixel_scaling(mean, std, o.channels);
+    // The splits stay bytes: networks scale them a batch at a time.
     auto split_of = [&](const std::vector<std::int64_t>& rows) {
       lepton::Split part;
       part.index = torch::tensor(rows, torch::kLong);
-      part.x = normalized(d.pixels.index_select(0, part.index), mean, std);
+      part.x = d.pixels.index_select(0, part.index);
       part.y = y.index_select(0, part.index);
       return part;
     };
@@ -227,7 +225,8 @@ class ImagesDataset final : public lepton::Dataset {
     lepton::DataSplits out;
     out.class_names = classes;
     out.input_shape = {o.channels, (*o.size)[0], (*o.size)[1]};
-    out.test.x = normalized(d.pixels, mean, std);
+    out.test.x = d.pixels;
+    out.pixels = pixel_scaling(mean, std, o.channels);
     std::vector<std::string> names;
     std::vector<std::int64_t> labels;
     for (const auto& f : d.files) {

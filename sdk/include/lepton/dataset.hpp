@@ -14,7 +14,7 @@ namespace lepton {
 
 /// Samples and labels of one split.
 struct LEPTON_API Split {
-  at::Tensor x;        ///< float32 {N, input...}
+  at::Tensor x;        ///< float32 {N, input...}; or raw pixels, uint8 {N, C, H, W}, with DataSplits::pixels
   at::Tensor y;        ///< int64 {N}, class indices in [0, classes)
   /// int64 {N}: each sample's row in the source data. Optional, but it lets `lepton plugins check`
   /// prove the splits are disjoint and lose nothing (without it, only identical samples can be found).
@@ -33,6 +33,15 @@ struct LEPTON_API CategoricalColumn {
   std::vector<std::string> values;  ///< the categories, in index order
 };
 
+/// How raw pixels become a network's inputs: channel c of a uint8 sample turns into
+/// (x / 255 - mean[c]) / std[c]. The engine applies it inside every network, one batch at a time,
+/// so that image samples take one byte per value in memory instead of four.
+struct LEPTON_API PixelScaling {
+  std::vector<double> mean;  ///< per channel, in 0..1 units (0 for none)
+  std::vector<double> std;   ///< per channel, positive (1 for none)
+  bool defined() const { return !mean.empty(); }
+};
+
 /// Everything a dataset plugin returns. All trials of a study share it read-only.
 struct LEPTON_API DataSplits {
   Split train, valid, test;
@@ -42,6 +51,9 @@ struct LEPTON_API DataSplits {
   std::string task = "classification";
   /// Categorical features the engine encodes (empty: every feature is a number as it is).
   std::vector<CategoricalColumn> categorical;
+  /// Set when the splits hold raw pixels (x uint8 {N, C, H, W}): one mean and std per channel C,
+  /// normally fitted on the training split. Unset: x is float32 and reaches networks as it is.
+  PixelScaling pixels;
   /// Provenance worth storing (file, split seed, ...). By convention "rows" holds the number of
   /// samples read, which the splits add up to.
   json info = json::object();

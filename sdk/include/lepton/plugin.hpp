@@ -16,7 +16,7 @@
 
 /// The SDK's ABI version as a preprocessor number, so that LEPTON_PLUGIN can write it into the
 /// plugin's build stamp; the CMake package reads it from here too.
-#define LEPTON_ABI_VERSION 4
+#define LEPTON_ABI_VERSION 5
 
 namespace lepton {
 
