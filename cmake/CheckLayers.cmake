@@ -5,7 +5,7 @@
 #
 #   cmake -DCXX=<compiler> -DENGINE=<engine source dir> -DPATHS=<build>/engine/layer_paths.cmake
 #         -DWORK=<scratch folder> -P CheckLayers.cmake
-set(LAYERS metrics data store experiment plugins conformance train prepare run artifacts report cli)
+set(LAYERS metrics data store experiment plugins conformance train prepare run artifacts serve report cli)
 
 include("${PATHS}")
 set(work "${WORK}")

@@ -9,11 +9,12 @@
 // to the size, crop the centre and produce float tensors {3, size, size}:
 // - Lepton: the plugin's whole load on TBB's threads (one per core): headers, decoding (JPEG
 //   through libjpeg-turbo, which can decode at 1/2, 1/4 or 1/8 scale), resizing, normalization
-//   fitted on the training split, and the split itself, then every image normalized to float as
-//   the networks do it batch by batch;
+//   fitted on the training split, and the split itself (the pixels stay bytes), then, timed
+//   separately, every image scaled to float as the networks do it batch by batch;
 // - torchvision: ImageFolder with Resize, CenterCrop, ToTensor and Normalize, iterated once in
 //   this process, and once through a DataLoader with one worker process per core.
 #include "plugins/registry.hpp"
+#include "train/preprocess.hpp"
 
 #include <torch/torch.h>
 
@@ -39,20 +40,25 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-double lepton_seconds(const Registry& registry, const std::string& folder, int size, std::int64_t* images) {
+struct LeptonTimes {
+  double bytes = 0;   // the plugin's load: every split as uint8 pixels
+  double floats = 0;  // and then every image scaled to float, as the networks do a batch at a time
+};
+
+LeptonTimes lepton_seconds(const Registry& registry, const std::string& folder, int size, std::int64_t* images) {
   lepton::DatasetRequest request;
   request.config = {{"path", folder}, {"size", {size, size}}};
   const auto start = std::chrono::steady_clock::now();
   const lepton::DataSplits data = registry.dataset("images").load(request);
-  // The plugin keeps bytes, which networks normalize a batch at a time; that conversion is counted
-  // here, once over every image, so that both sides end with the same float tensors.
-  const auto mean = torch::tensor(data.pixels.mean, torch::kFloat32).view({1, -1, 1, 1});
-  const auto std = torch::tensor(data.pixels.std, torch::kFloat32).view({1, -1, 1, 1});
+  LeptonTimes t;
+  t.bytes = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Preprocessor scaling;
+  scaling.set_pixels(data.pixels);
   for (const auto* split : {&data.train, &data.valid, &data.test})
-    if (split->size() > 0) (void)((split->x.to(torch::kFloat32) / 255 - mean) / std);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (split->size() > 0) (void)scaling.scale_pixels(split->x);
+  t.floats = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   *images = data.train.size() + data.valid.size() + data.test.size();
-  return seconds;
+  return t;
 }
 
 constexpr const char* kTorchvision = R"py(
@@ -111,20 +117,24 @@ int main(int argc, char** argv) {
   std::int64_t n_lepton = 0, n_single = 0, n_loader = 0;
   lepton_seconds(registry, folder, size, &n_lepton);  // one untimed pass each: the files in the page cache
   torchvision_seconds(script, folder, size, 0, &n_single);
-  std::vector<double> lepton, single, loader;
+  std::vector<double> bytes, floats, single, loader;
   for (int k = 0; k < repeats; ++k) {
-    lepton.push_back(lepton_seconds(registry, folder, size, &n_lepton));
+    const LeptonTimes t = lepton_seconds(registry, folder, size, &n_lepton);
+    bytes.push_back(t.bytes);
+    floats.push_back(t.floats);
     single.push_back(torchvision_seconds(script, folder, size, 0, &n_single));
     loader.push_back(torchvision_seconds(script, folder, size, cores, &n_loader));
   }
-  const double l = median(lepton), s = median(single), d = median(loader);
+  const double b = median(bytes), l = median(floats), s = median(single), d = median(loader);
   std::printf("%s: %lld images to 3x%dx%d float tensors; median of %d, %d cores\n\n", folder.c_str(),
               static_cast<long long>(n_lepton), size, size, repeats, cores);
   std::printf("| loader | seconds | images per second | Lepton advantage |\n|---|---:|---:|---:|\n");
-  std::printf("| Lepton images plugin (TBB, %d threads) | %.3f | %.0f | |\n", cores, l, n_lepton / l);
-  std::printf("| torchvision ImageFolder + PIL, one process | %.3f | %.0f | %.2fx |\n", s, n_single / s, s / l);
-  std::printf("| torchvision ImageFolder + PIL, DataLoader with %d workers | %.3f | %.0f | %.2fx |\n", cores, d,
-              n_loader / d, d / l);
+  std::printf("| Lepton images plugin (TBB, %d threads), bytes as kept | %.3f | %.0f | |\n", cores, b, n_lepton / b);
+  std::printf("| the same, then every image scaled to float as networks do | %.3f | %.0f | |\n", l, n_lepton / l);
+  std::printf("| torchvision ImageFolder + PIL, one process | %.3f | %.0f | %.2fx (%.2fx to bytes) |\n", s, n_single / s,
+              s / l, s / b);
+  std::printf("| torchvision ImageFolder + PIL, DataLoader with %d workers | %.3f | %.0f | %.2fx (%.2fx to bytes) |\n", cores,
+              d, n_loader / d, d / l, d / b);
   if (n_single != n_lepton || n_loader != n_lepton) std::printf("\n(image counts differ: torchvision read %lld and %lld)\n",
                                                                 static_cast<long long>(n_single), static_cast<long long>(n_loader));
   fs::remove_all(pattern);

@@ -4,6 +4,7 @@
 #include "cli/model_commands.hpp"
 #include "cli/plugin_commands.hpp"
 #include "cli/result_commands.hpp"
+#include "cli/serve_commands.hpp"
 #include "cli/study_commands.hpp"
 
 #include <lepton/config.hpp>
@@ -30,6 +31,7 @@ Examples:
   lepton doctor --storage sqlite:///lepton.db
   lepton export --storage sqlite:///lepton.db --study digits-teacher --trial best -o models/teacher
   lepton predict --model models/teacher --data data/digits.csv.gz
+  lepton serve --model models/teacher --port 8080
   lepton data inspect data/titanic.csv --label Survived
 
 Storage URLs: sqlite:///relative.db, sqlite:////absolute/path.db, postgresql://user:password@host:5432/database
@@ -73,6 +75,7 @@ int main(int argc, char** argv) {
   const ResultCommands result_commands(app);  // report, compare, export-trials
   const ModelCommands model_commands(app);    // export, predict
   const DataCommands data_commands(app);      // data inspect
+  const ServeCommands serve_commands(app);    // serve
   if (argc > 1 && argv[1][0] != '-' && unknown_command(app, argv[1])) return 2;
 
   try {
@@ -89,7 +92,7 @@ int main(int argc, char** argv) {
   }
 
   for (const CommandGroup* group : std::initializer_list<const CommandGroup*>{
-           &study_commands, &store_commands, &plugin_commands, &result_commands, &model_commands, &data_commands}) {
+           &study_commands, &store_commands, &plugin_commands, &result_commands, &model_commands, &data_commands, &serve_commands}) {
     try {
       if (const auto code = group->run()) return *code;
     } catch (const lepton::ConfigError& e) {
