@@ -170,7 +170,7 @@ tj::Module script_network(Network& net, const std::vector<std::int64_t>& sample,
 }
 
 TorchScriptExport export_torchscript(const std::string& folder, const Registry& registry, const std::string& file,
-                                     const json& provenance) {
+                                     const json& provenance, bool int8) {
   const ModelCard card = read_model_card(folder, "--trial");
   const auto net = load_model(folder, card, registry, "--trial");
   net->eval();
@@ -181,6 +181,13 @@ TorchScriptExport export_torchscript(const std::string& folder, const Registry& 
   bool traced = false;
   tj::Module network = script_network(*inner, inner_shape, card.model_plugin, traced);
   out.network_source = traced ? "traced" : "scripted";
+  if (int8) {
+    out.quantized = quantize_linear_layers(network);
+    if (out.quantized.linear == 0)
+      throw ConfigError("--quantize", "model " + card.model_plugin + " has no linear layer with fixed weights to quantize (" +
+                                          std::to_string(out.quantized.kept_float) + " convolution(s) stay float: PyTorch " +
+                                          "quantizes those only statically); export it without --quantize");
+  }
 
   std::optional<Standardization> standardization;
   if (card.dataset_fitted.contains("standardization"))
@@ -196,6 +203,7 @@ TorchScriptExport export_torchscript(const std::string& folder, const Registry& 
                 {"dataset", {{"plugin", card.dataset_plugin}, {"config", card.dataset_config}}},
                 {"preprocess", card.preprocess},
                 {"provenance", provenance}};
+  if (int8) about["quantized"] = {{"dtype", "int8"}, {"linear_layers", out.quantized.linear}, {"float_layers", out.quantized.kept_float}};
 
   tj::Module model(c10::QualifiedName("__torch__.lepton.Model"), std::make_shared<tj::CompilationUnit>());
   model.register_module("network", network);
@@ -216,7 +224,18 @@ TorchScriptExport export_torchscript(const std::string& folder, const Registry& 
   torch::NoGradGuard no_grad;
   auto rows = random_rows(kCheckRows, card.input_shape, 3);
   const auto expected = torch::softmax(predict_logits(*net, standardization ? standardization->apply(rows) : rows).to(torch::kFloat64), 1);
-  out.max_difference = max_difference(loaded.forward({rows}).toTensor(), expected);
+  const auto reloaded = loaded.forward({rows}).toTensor();
+  out.max_difference = max_difference(reloaded, expected);
+  out.bytes = fs::file_size(file);
+  if (int8) {
+    if (!reloaded.sizes().equals(expected.sizes()) || !torch::isfinite(reloaded).all().item<bool>()) {
+      std::error_code ec;
+      fs::remove(file, ec);
+      throw ConfigError("--quantize", "the int8 file gives no finite probabilities of shape " +
+                                          json(expected.sizes().vec()).dump() + " on random rows; nothing was written");
+    }
+    return out;
+  }
   if (!(out.max_difference <= kTolerance)) {
     std::error_code ec;
     fs::remove(file, ec);

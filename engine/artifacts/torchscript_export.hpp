@@ -2,6 +2,7 @@
 // torch.jit.load opens without Lepton, preprocessing and class names inside.
 #pragma once
 
+#include "artifacts/quantize.hpp"
 #include "plugins/registry.hpp"
 
 #include <lepton/config.hpp>
@@ -19,6 +20,8 @@ namespace lepton::engine {
 struct TorchScriptExport {
   std::string network_source;  ///< "scripted" (the plugin handed over its module) or "traced"
   double max_difference = 0;   ///< max |probability difference| between the reloaded file and the model on random rows
+  QuantizedLayers quantized;   ///< with int8: the layers quantized and those left in float
+  std::uintmax_t bytes = 0;    ///< the file's size
 };
 
 /// `net` (in eval mode) as a TorchScript module whose forward maps a batch {N, sample...} to
@@ -36,7 +39,12 @@ torch::jit::Module script_network(Network& net, const std::vector<std::int64_t>&
 /// input_shape and lepton (a JSON text: plugin, parameters, `provenance`). The file is written
 /// beside `file` and renamed into place, and checked by loading it back. Throws ConfigError when
 /// the network cannot be exported (a traced forward that depends on the batch size).
+///
+/// `int8`: the network's linear layers are quantized dynamically (quantize_linear_layers), and the
+/// check allows what int8 rounding moves: the reloaded file must give finite probabilities of the
+/// right shape, `max_difference` says by how much they moved. Throws ConfigError at "--quantize"
+/// when the network has no linear layer to quantize.
 TorchScriptExport export_torchscript(const std::string& folder, const Registry& registry, const std::string& file,
-                                     const json& provenance);
+                                     const json& provenance, bool int8 = false);
 
 }  // namespace lepton::engine

@@ -4,19 +4,25 @@
 
 #include "artifacts/torchscript_export.hpp"
 #include "cli/commands.hpp"
+#include "prepare/prepare.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
 #include "train/checkpoint.hpp"
 #include "train/predict.hpp"
+#include "train/preprocess.hpp"
 #include "store/store.hpp"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <tuple>
 
 namespace lepton::cli {
 
@@ -59,6 +65,58 @@ json metrics_object(const ClassificationMetrics& m) {
   return out;
 }
 
+// Single-row latency of a TorchScript file's forward, median of 200 calls after 20 to warm up.
+double row_latency_ms(torch::jit::Module& module, const std::vector<std::int64_t>& input_shape) {
+  std::vector<std::int64_t> shape{1};
+  shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+  const auto row = torch::rand(shape) * 2;
+  torch::NoGradGuard no_grad;
+  std::vector<double> times;
+  for (int i = 0; i < 220; ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    module.forward({row});
+    if (i >= 20) times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(times.begin(), times.begin() + static_cast<std::ptrdiff_t>(times.size() / 2), times.end());
+  return times[times.size() / 2];
+}
+
+// Accuracy of a TorchScript file's network on a split, fed what the engine's preprocessing makes
+// of the split (the file's own preprocess() would start from rows before the dataset's scaling).
+double file_accuracy(torch::jit::Module& module, const Preprocessor& pre, const lepton::Split& split) {
+  if (split.size() == 0) return std::nan("");
+  torch::NoGradGuard no_grad;
+  auto network = module.attr("network").toModule();
+  const auto logits = network.forward({pre.apply(split.x)}).toTensor();
+  return logits.argmax(1).eq(split.y).to(torch::kDouble).mean().item<double>();
+}
+
+// `lepton export --format torchscript --quantize int8`: the float file and the int8 file side by
+// side on the study's own validation and test splits.
+void report_int8(const std::string& folder, const std::string& float_file, const TorchScriptExport& float_export,
+                 const std::string& int8_file, const TorchScriptExport& int8_export, const StudyRecord& study,
+                 const Registry& registry) {
+  const lepton::DataSplits data = *prepare_experiment(experiment_of(study), registry).data;
+  const ModelCard card = read_model_card(folder, "--trial");
+  const Preprocessor pre = split_preprocessing(load_model(folder, card, registry, "--trial")).second;
+  TextTable table({"weights", "file", "val_accuracy", "test_accuracy", "latency, 1 row"});
+  for (const auto& [name, file, written] : {std::tuple{std::string("float32"), float_file, float_export},
+                                            std::tuple{std::string("int8"), int8_file, int8_export}}) {
+    auto module = torch::jit::load(file);
+    module.eval();
+    table.add_row({name, format_number(static_cast<double>(written.bytes) / 1000.0, 4) + " KB",
+                   format_number(file_accuracy(module, pre, data.valid), 4), format_number(file_accuracy(module, pre, data.test), 4),
+                   format_number(row_latency_ms(module, card.input_shape), 3) + " ms"});
+  }
+  std::cout << "int8: " << int8_export.quantized.linear << " linear layer(s) quantized dynamically"
+            << (int8_export.quantized.kept_float ? ", " + std::to_string(int8_export.quantized.kept_float) +
+                                                       " convolution(s) left in float32"
+                                                 : std::string())
+            << "; the file is " << format_number(static_cast<double>(float_export.bytes) / static_cast<double>(int8_export.bytes), 3)
+            << "x smaller\n";
+  table.print(std::cout);
+}
+
 }  // namespace
 
 int export_command(const ModelExportArgs& args) {
@@ -82,12 +140,27 @@ int export_command(const ModelExportArgs& args) {
   card.provenance["trial"] = trial.number;
   card.provenance["values"] = trial_to_json(trial, study.objectives)["values"];
   std::string next = "lepton predict --model " + args.output + " --data FILE";
+  if (!args.quantize.empty() && args.format != "torchscript")
+    throw ConfigError("--quantize", "int8 layers exist only in TorchScript files; add --format torchscript (a model folder "
+                                    "keeps its plugin's float network)");
   if (args.format == "torchscript") {
     if (std::filesystem::exists(args.output) && !args.force)
       throw ConfigError("-o", args.output + " already exists; pass --force to replace it");
     Registry registry;
     registry.load_default();
-    const auto written = export_torchscript(artifact->second, registry, args.output, card.provenance);
+    const bool int8 = args.quantize == "int8";
+    std::optional<TorchScriptExport> float_export;
+    const std::string float_file = args.output + ".float32.tmp";
+    struct RemoveAtExit {
+      std::string file;
+      ~RemoveAtExit() {
+        std::error_code ec;
+        std::filesystem::remove(file, ec);
+      }
+    } float_copy{int8 ? float_file : std::string()};
+    if (int8) float_export = export_torchscript(artifact->second, registry, float_file, card.provenance);
+    const auto written = export_torchscript(artifact->second, registry, args.output, card.provenance, int8);
+    if (int8) report_int8(artifact->second, float_file, *float_export, args.output, written, study, registry);
     next = "python3 -c \"import torch; m = torch.jit.load('" + args.output + "'); print(m.class_names)\" (" +
            written.network_source + " network; probabilities within " + format_number(written.max_difference, 2) +
            " of the model's)";
@@ -178,6 +251,10 @@ ModelCommands::ModelCommands(CLI::App& app) {
                                                       "torchscript (one file for PyTorch, no Lepton needed)")
       ->check(CLI::IsMember({"folder", "torchscript"}));
   export_->add_flag("--force", export_args_.force, "Replace a model already there");
+  export_->add_option("--quantize", export_args_.quantize,
+                      "int8: store the linear layers' weights as int8 (dynamic quantization; with --format torchscript), "
+                      "and print size, accuracy and latency before and after")
+      ->check(CLI::IsMember({"int8"}));
   export_->footer(R"(
 Every COMPLETE trial saves its model beside the store (lepton.db -> lepton.artifacts/STUDY/trial-N/).
 The folder holds model.json (model plugin and parameters, classes, the dataset plugin's options and
@@ -187,9 +264,14 @@ and what a finetune task's "source" or a distill task's "teacher" can name.
 gives class probabilities {N, classes} for raw rows {N, features} (as the dataset plugin reads them,
 before its standardization); the fitted preprocessing is inside, and the file has class_names,
 feature_names, input_shape, logits(rows) and preprocess(rows). It works for every model family.
+--quantize int8 (with --format torchscript) stores the linear layers' weights as int8, quantizing
+activations per batch (PyTorch's dynamic quantization, onednn or qnnpack); convolutions stay float32.
+It prints the file size, validation and test accuracy (on the study's own splits) and single-row
+latency of the float32 and the int8 file side by side. lepton serve and torch.jit.load run it as any other.
 Examples:
   lepton export --storage sqlite:///lepton.db --study digits-teacher --trial best -o models/teacher
-  lepton export --storage sqlite:///lepton.db --study digits-teacher --format torchscript -o teacher.pt)");
+  lepton export --storage sqlite:///lepton.db --study digits-teacher --format torchscript -o teacher.pt
+  lepton export --storage sqlite:///lepton.db --study digits-student --format torchscript --quantize int8 -o student.pt)");
 
   predict_ = app.add_subcommand("predict", "Predict a data file with an exported model; score it when it has labels");
   predict_->add_option("--model", predict_args_.model, "An exported model's folder (or a trial's artifact folder)")->required();

@@ -17,6 +17,7 @@ struct ModelExportArgs {
   std::string output;          ///< -o: the folder (or, for torchscript, the file) to write
   std::string format = "folder";  ///< "folder" (model.json + weights.pt) or "torchscript" (one .pt file)
   bool force = false;          ///< replace a model already there
+  std::string quantize;        ///< "int8": dynamic int8 linear layers (TorchScript only); empty: none
 };
 
 struct PredictArgs {

@@ -98,6 +98,9 @@ void train_and_export(const TempDir& dir, const json& experiment) {
   run_lepton_ok({"run", dir.write_json("e.json", experiment), "--storage", url, "--quiet"});
   run_lepton_ok({"export", "--storage", url, "--study", experiment["name"], "-o", dir.file("model")});
   run_lepton_ok({"export", "--storage", url, "--study", experiment["name"], "--format", "torchscript", "-o", dir.file("model.pt")});
+  if (experiment["model"]["plugin"] == "mlp")
+    run_lepton_ok({"export", "--storage", url, "--study", experiment["name"], "--format", "torchscript", "--quantize", "int8",
+                   "-o", dir.file("int8.pt")});
 }
 
 }  // namespace
@@ -111,14 +114,15 @@ TEST_CASE("lepton serve answers as lepton predict does, names the field of every
                          {"model", {{"plugin", "mlp"}, {"hidden", 16}}},
                          {"task", {{"type", "train"}, {"epochs", 20}, {"lr", 0.01}, {"objective", {{"metric", "val_accuracy"}}}}},
                          {"search", {{"searcher", "random"}, {"trials", 1}, {"seed", 0}, {"space", json::object()}}}});
-  Server server({"--model", "titanic=" + dir.file("model"), "--model", dir.file("model.pt"), "--max-body", "200KB"},
+  Server server({"--model", "titanic=" + dir.file("model"), "--model", dir.file("model.pt"), "--model", dir.file("int8.pt"),
+                 "--max-body", "200KB"},
                 dir.file("serve"));
   auto client = server.client();
 
   const auto health = client.Get("/health");
   REQUIRE(health);
   CHECK(health->status == 200);
-  CHECK(json::parse(health->body)["models"] == json{"titanic", "model"});
+  CHECK(json::parse(health->body)["models"] == json{"titanic", "model", "int8"});
   const auto described = client.Get("/v1/models/titanic");
   REQUIRE(described);
   CHECK(json::parse(described->body)["classes"] == json{"0", "1"});
@@ -170,7 +174,7 @@ TEST_CASE("lepton serve answers as lepton predict does, names the field of every
           "unknown field");
   // A key a record leaves out is a missing value, filled as in training.
   CHECK(post_json(client, "/v1/models/titanic/predict", {{"records", json::array({{{"Pclass", 1}}})}}, 200)["predictions"].size() == 1);
-  refused(client.Post("/v1/models/nope/predict", "{}", "application/json"), 404, "model", "no model \"nope\"; this server has model, titanic");
+  refused(client.Post("/v1/models/nope/predict", "{}", "application/json"), 404, "model", "no model \"nope\"; this server has int8, model, titanic");
   refused(client.Post("/v1/models/titanic/predict", std::string(300'000, 'x'), "text/csv"), 413, "body", "limit of 200000 bytes");
   refused(client.Post("/v1/models/titanic/predict", "<xml/>", "application/xml"), 415, "Content-Type", "application/json");
   // curl -d sends JSON as a form; an object is read as JSON all the same.
@@ -182,7 +186,11 @@ TEST_CASE("lepton serve answers as lepton predict does, names the field of every
   CHECK(ts["format"] == "torchscript");
   const auto width = ts["input_shape"][0].get<std::size_t>();
   const json zeros = json::array({std::vector<double>(width, 0.0)});
-  CHECK(post_json(client, "/v1/models/model/predict", {{"rows", zeros}}, 200)["predictions"].size() == 1);
+  const json float_row = post_json(client, "/v1/models/model/predict", {{"rows", zeros}}, 200)["predictions"];
+  CHECK(float_row.size() == 1);
+  // The int8 export is served like any other, within int8's rounding of the float file.
+  const json int8_row = post_json(client, "/v1/models/int8/predict", {{"rows", zeros}}, 200)["predictions"];
+  CHECK(difference(int8_row, float_row) < 0.05);
   refused(client.Post("/v1/models/model/predict", json{{"rows", {{1, "a"}}}}.dump(), "application/json"), 400, "rows[0]",
           "expected numbers");
   refused(client.Post("/v1/models/model/predict", csv, "text/csv"), 415, "body", "takes \"rows\" or \"records\" of numbers");

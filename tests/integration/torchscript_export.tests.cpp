@@ -17,6 +17,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 using lepton::json;
 using lepton::TrialState;
@@ -158,4 +160,69 @@ TEST_CASE("export to TorchScript: a TorchScript model keeps its own code", "[tor
   e.update({{"name", "torchscript"}, {"model", {{"plugin", "torchscript"}, {"path", lepton::test::torchscript_module("cnn10.pt")}}},
             {"task", {{"type", "train"}, {"epochs", 2}, {"lr", 0.01}}}});
   check_round_trip(e, kData + "/digits.csv.gz", "scripted");
+}
+
+TEST_CASE("export --quantize int8: int8 linear layers, 3x smaller, accuracy kept, loaded by Python and served",
+          "[torchscript][export][quantize][slow]") {
+  TempDir dir;
+  const std::string url = dir.sqlite_url();
+  const std::string data_file = kData + "/digits.csv.gz";
+  json e = {{"name", "digits"},
+            {"dataset", {{"plugin", "csv"}, {"path", data_file}, {"scale", 0.0625}, {"split", {{"valid", 0.2}, {"test", 0.2}, {"seed", 0}}}}},
+            {"model", {{"plugin", "mlp"}, {"layers", 2}, {"hidden", 256}}},
+            {"task", {{"type", "train"}, {"epochs", 15}, {"lr", 0.003}, {"objective", {{"metric", "val_accuracy"}}}}},
+            {"search", {{"searcher", "random"}, {"trials", 1}, {"seed", 0}, {"space", json::object()}}}};
+  lepton::test::run_lepton_ok({"run", dir.write_json("e.json", e), "--storage", url, "--quiet"});
+
+  // A folder cannot hold int8 layers: the flag asks for a TorchScript file.
+  const auto folder = run_lepton({"export", "--storage", url, "--study", "digits", "--quantize", "int8", "-o", dir.file("m")});
+  CHECK(folder.exit_code == 2);
+  CHECK_THAT(folder.err, Catch::Contains("--quantize: int8 layers exist only in TorchScript files; add --format torchscript"));
+
+  const std::string int8 = dir.file("int8.pt"), float32 = dir.file("float.pt");
+  lepton::test::run_lepton_ok({"export", "--storage", url, "--study", "digits", "--format", "torchscript", "-o", float32});
+  const auto exported = lepton::test::run_lepton_ok(
+      {"export", "--storage", url, "--study", "digits", "--format", "torchscript", "--quantize", "int8", "-o", int8});
+  INFO(exported.out);
+  CHECK_THAT(exported.out, Catch::Contains("3 linear layer(s) quantized dynamically"));
+  CHECK_FALSE(std::filesystem::exists(int8 + ".float32.tmp"));
+  const double ratio = static_cast<double>(std::filesystem::file_size(float32)) / static_cast<double>(std::filesystem::file_size(int8));
+  std::printf("int8 export: %.2fx smaller\n", ratio);
+  CHECK(ratio >= 3);
+  // The printed table: float32 and int8 rows with validation and test accuracy.
+  std::map<std::string, std::vector<double>> accuracy;
+  std::istringstream lines(exported.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream cells(line);
+    std::string weights, size, unit;
+    double val = 0, test = 0;
+    if (cells >> weights >> size >> unit >> val >> test && (weights == "float32" || weights == "int8")) accuracy[weights] = {val, test};
+  }
+  REQUIRE(accuracy.size() == 2);
+  CHECK(accuracy["float32"][1] > 0.9);
+  CHECK(std::abs(accuracy["int8"][1] - accuracy["float32"][1]) <= 0.005);  // within half a point on the test split
+  CHECK(std::abs(accuracy["int8"][0] - accuracy["float32"][0]) <= 0.005);
+
+  // Python opens the int8 file alone; its classes agree with the float file's on the file's rows.
+  auto store = open_store(url, OpenMode::kExisting);
+  const auto trial = store->trials(store->find_study("digits")->id).at(0);
+  write_rows(raw_rows(read_model_card(trial.artifacts.at("model"), "model"), data_file), dir.file("rows.csv"));
+  auto probabilities = [&](const std::string& model) {
+    const auto r = lepton::test::run_python("run_exported.py", {model, dir.file("rows.csv")});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return json::parse(r.out)["probabilities"];
+  };
+  const json q = probabilities(int8), f = probabilities(float32);
+  REQUIRE(q.size() == 1797);
+  REQUIRE(f.size() == 1797);
+  int same = 0;
+  for (std::size_t i = 0; i < q.size(); ++i) {
+    auto argmax = [](const json& row) {
+      return std::max_element(row.begin(), row.end(), [](const json& a, const json& b) { return a.get<double>() < b.get<double>(); }) - row.begin();
+    };
+    same += argmax(q[i]) == argmax(f[i]) ? 1 : 0;
+  }
+  std::printf("int8 and float32 agree on %d of 1797 rows\n", same);
+  CHECK(same >= 1780);
 }
