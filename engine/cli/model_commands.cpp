@@ -1,5 +1,7 @@
 // The model subcommands: export copies a trial's saved model (model.json + weights.pt) into a
-// folder of its own; predict runs such a folder on a data file and scores it when it has labels.
+// folder of its own or one TorchScript file, pruned or with int8 layers when asked, and compares
+// the compressed model with the original; predict runs a folder on a data file and scores it when
+// it has labels.
 #include "cli/model_commands.hpp"
 
 #include "artifacts/torchscript_export.hpp"
@@ -7,10 +9,14 @@
 #include "prepare/prepare.hpp"
 #include "report/ranking.hpp"
 #include "report/table.hpp"
+#include "run/trial_params.hpp"
+#include "store/store.hpp"
 #include "train/checkpoint.hpp"
+#include "train/model_stats.hpp"
 #include "train/predict.hpp"
 #include "train/preprocess.hpp"
-#include "store/store.hpp"
+#include "train/prune.hpp"
+#include "train/trainer.hpp"
 
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
@@ -117,6 +123,52 @@ void report_int8(const std::string& folder, const std::string& float_file, const
   table.print(std::cout);
 }
 
+// `--prune`: the trial's network with the smallest weights of each layer zeroed, fine-tuned for
+// --prune-epochs on the study's training split (pruned weights held at zero, the trial's own
+// optimizer settings), saved as a model folder at `folder`. Prints nonzero weights, validation and
+// test accuracy and single-row latency before and after.
+void prune_model(const std::string& source, const std::string& folder, const ModelExportArgs& args, const StudyRecord& study,
+                 const TrialRecord& trial, ModelCard card, const Registry& registry) {
+  const Experiment e = experiment_of(study);
+  const lepton::DataSplits data = *prepare_experiment(e, registry).data;
+  auto net = load_model(source, card, registry, "--trial");
+  auto accuracy = [&](const lepton::Split& split) {
+    if (split.size() == 0) return std::nan("");
+    return predict_logits(*net, split.x).argmax(1).eq(split.y).to(torch::kDouble).mean().item<double>();
+  };
+  auto nonzero = [&] {
+    std::int64_t n = 0;
+    for (const auto& p : net->parameters()) n += p.ne(0).sum().item<std::int64_t>();
+    return n;
+  };
+  TextTable table({"weights", "nonzero", "val_accuracy", "test_accuracy", "latency, 1 row"});
+  auto add_row = [&](const std::string& name) {
+    table.add_row({name, std::to_string(nonzero()), format_number(accuracy(data.valid), 4), format_number(accuracy(data.test), 4),
+                   format_number(latency_ms(*net, data.valid.x.slice(0, 0, 1)), 3) + " ms"});
+  };
+  add_row("before");
+  const PrunedWeights pruned = prune_by_magnitude(*net, *args.prune);
+  if (args.prune_epochs > 0) {
+    add_row("pruned");
+    hold_pruned(pruned);
+    TrainSettings settings = TrainSettings::read(route_trial_params(e, trial.params).settings, e.task.type);
+    settings.epochs = args.prune_epochs;
+    const lepton::TrialGeneratorScope generator(trial.seed);
+    TrainingRun run(net, data.train, settings, all_parameters(*net));
+    for (int epoch = 1; epoch <= args.prune_epochs; ++epoch) run.train_epoch(epoch);
+    net->eval();
+  }
+  add_row(args.prune_epochs > 0 ? "fine-tuned" : "pruned");
+  std::cout << "pruned " << pruned.zeroed << " of " << pruned.weights << " weights (" << format_number(100.0 * *args.prune, 3)
+            << "% of each of " << pruned.parameters.size() << " layers, smallest magnitudes)"
+            << (args.prune_epochs > 0 ? ", then " + std::to_string(args.prune_epochs) + " epoch(s) of fine-tuning" : std::string())
+            << "\n";
+  table.print(std::cout);
+  card.provenance["pruned"] = {{"fraction", *args.prune}, {"epochs", args.prune_epochs}, {"zeroed", pruned.zeroed},
+                               {"weights", pruned.weights}};
+  save_model(folder, *net, card);
+}
+
 }  // namespace
 
 int export_command(const ModelExportArgs& args) {
@@ -140,14 +192,27 @@ int export_command(const ModelExportArgs& args) {
   card.provenance["trial"] = trial.number;
   card.provenance["values"] = trial_to_json(trial, study.objectives)["values"];
   std::string next = "lepton predict --model " + args.output + " --data FILE";
+  if (args.prune_epochs > 0 && !args.prune) throw ConfigError("--prune-epochs", "fine-tunes after --prune FRACTION; give both");
   if (!args.quantize.empty() && args.format != "torchscript")
     throw ConfigError("--quantize", "int8 layers exist only in TorchScript files; add --format torchscript (a model folder "
                                     "keeps its plugin's float network)");
+  if (std::filesystem::exists(args.output) && !args.force && (args.format == "torchscript" || args.prune))
+    throw ConfigError("-o", args.output + " already exists; pass --force to replace it");
+  Registry registry;
+  registry.load_default();
+  std::string model_folder = artifact->second;
+  struct RemoveAtExit {
+    std::string path;
+    ~RemoveAtExit() {
+      std::error_code ec;
+      if (!path.empty()) std::filesystem::remove_all(path, ec);
+    }
+  } pruned_copy{args.prune && args.format == "torchscript" ? args.output + ".pruned.tmp" : std::string()};
+  if (args.prune) {
+    model_folder = args.format == "torchscript" ? pruned_copy.path : args.output;
+    prune_model(artifact->second, model_folder, args, study, trial, card, registry);
+  }
   if (args.format == "torchscript") {
-    if (std::filesystem::exists(args.output) && !args.force)
-      throw ConfigError("-o", args.output + " already exists; pass --force to replace it");
-    Registry registry;
-    registry.load_default();
     const bool int8 = args.quantize == "int8";
     std::optional<TorchScriptExport> float_export;
     const std::string float_file = args.output + ".float32.tmp";
@@ -158,13 +223,13 @@ int export_command(const ModelExportArgs& args) {
         std::filesystem::remove(file, ec);
       }
     } float_copy{int8 ? float_file : std::string()};
-    if (int8) float_export = export_torchscript(artifact->second, registry, float_file, card.provenance);
-    const auto written = export_torchscript(artifact->second, registry, args.output, card.provenance, int8);
-    if (int8) report_int8(artifact->second, float_file, *float_export, args.output, written, study, registry);
+    if (int8) float_export = export_torchscript(model_folder, registry, float_file, card.provenance);
+    const auto written = export_torchscript(model_folder, registry, args.output, card.provenance, int8);
+    if (int8) report_int8(model_folder, float_file, *float_export, args.output, written, study, registry);
     next = "python3 -c \"import torch; m = torch.jit.load('" + args.output + "'); print(m.class_names)\" (" +
            written.network_source + " network; probabilities within " + format_number(written.max_difference, 2) +
            " of the model's)";
-  } else {
+  } else if (!args.prune) {
     copy_model(artifact->second, args.output, args.force);
     std::ofstream(std::filesystem::path(args.output) / kModelCardFile) << card.to_json().dump(2) << "\n";
   }
@@ -255,6 +320,12 @@ ModelCommands::ModelCommands(CLI::App& app) {
                       "int8: store the linear layers' weights as int8 (dynamic quantization; with --format torchscript), "
                       "and print size, accuracy and latency before and after")
       ->check(CLI::IsMember({"int8"}));
+  export_->add_option("--prune", export_args_.prune,
+                      "Zero this fraction of each layer's smallest weights, e.g. 0.5, and print accuracy before and after")
+      ->check(CLI::Range(0.0, 0.99));
+  export_->add_option("--prune-epochs", export_args_.prune_epochs,
+                      "Fine-tune the pruned network this many epochs on the study's training split (pruned weights stay zero)")
+      ->check(CLI::Range(0, 10000));
   export_->footer(R"(
 Every COMPLETE trial saves its model beside the store (lepton.db -> lepton.artifacts/STUDY/trial-N/).
 The folder holds model.json (model plugin and parameters, classes, the dataset plugin's options and
@@ -268,6 +339,9 @@ feature_names, input_shape, logits(rows) and preprocess(rows). It works for ever
 activations per batch (PyTorch's dynamic quantization, onednn or qnnpack); convolutions stay float32.
 It prints the file size, validation and test accuracy (on the study's own splits) and single-row
 latency of the float32 and the int8 file side by side. lepton serve and torch.jit.load run it as any other.
+--prune FRACTION zeroes that fraction of every linear and convolution layer's smallest weights (either
+format), optionally fine-tuned for --prune-epochs N on the study's training split with the trial's own
+settings, the pruned weights held at zero; it prints the same comparison. Both can be combined.
 Examples:
   lepton export --storage sqlite:///lepton.db --study digits-teacher --trial best -o models/teacher
   lepton export --storage sqlite:///lepton.db --study digits-teacher --format torchscript -o teacher.pt

@@ -18,6 +18,8 @@ struct ModelExportArgs {
   std::string format = "folder";  ///< "folder" (model.json + weights.pt) or "torchscript" (one .pt file)
   bool force = false;          ///< replace a model already there
   std::string quantize;        ///< "int8": dynamic int8 linear layers (TorchScript only); empty: none
+  std::optional<double> prune; ///< the fraction of each layer's smallest weights to zero
+  int prune_epochs = 0;        ///< fine-tuning epochs after pruning, pruned weights held at zero
 };
 
 struct PredictArgs {

@@ -126,7 +126,7 @@ ModelCard ModelCard::from_json(const json& value, const std::string& file) {
 
 void save_model(const std::string& folder, Network& net, const ModelCard& card) {
   static std::atomic<unsigned> counter{0};
-  const fs::path target(folder);
+  const fs::path target = fs::absolute(folder);  // a bare name has no parent to write beside
   fs::create_directories(target.parent_path());
   const fs::path temporary = target.parent_path() / ("." + target.filename().string() + ".tmp-" +
                                                      std::to_string(::getpid()) + "-" + std::to_string(counter++));

@@ -226,3 +226,73 @@ TEST_CASE("export --quantize int8: int8 linear layers, 3x smaller, accuracy kept
   std::printf("int8 and float32 agree on %d of 1797 rows\n", same);
   CHECK(same >= 1780);
 }
+
+TEST_CASE("export --prune zeroes each layer's smallest weights, fine-tunes with them held at zero, and reports both",
+          "[export][prune][slow]") {
+  TempDir dir;
+  const std::string url = dir.sqlite_url();
+  const std::string data_file = kData + "/digits.csv.gz";
+  json e = {{"name", "digits"},
+            {"dataset", {{"plugin", "csv"}, {"path", data_file}, {"scale", 0.0625}, {"split", {{"valid", 0.2}, {"test", 0.2}, {"seed", 0}}}}},
+            {"model", {{"plugin", "mlp"}, {"layers", 2}, {"hidden", 256}}},
+            {"task", {{"type", "train"}, {"epochs", 15}, {"lr", 0.003}, {"objective", {{"metric", "val_accuracy"}}}}},
+            {"search", {{"searcher", "random"}, {"trials", 1}, {"seed", 0}, {"space", json::object()}}}};
+  lepton::test::run_lepton_ok({"run", dir.write_json("e.json", e), "--storage", url, "--quiet"});
+  const auto orphan = run_lepton({"export", "--storage", url, "--study", "digits", "--prune-epochs", "2", "-o", dir.file("x")});
+  CHECK(orphan.exit_code == 2);
+  CHECK_THAT(orphan.err, Catch::Contains("--prune-epochs: fine-tunes after --prune FRACTION"));
+
+  // The table's rows: name -> {val, test}.
+  auto rows = [](const std::string& out) {
+    std::map<std::string, std::vector<double>> found;
+    std::istringstream lines(out);
+    for (std::string line; std::getline(lines, line);) {
+      std::istringstream cells(line);
+      std::string name;
+      double nonzero = 0, val = 0, test = 0;
+      if (cells >> name >> nonzero >> val >> test) found[name] = {nonzero, val, test};
+    }
+    return found;
+  };
+  // Zeroed weights per layer of a saved model folder, against each layer's size.
+  auto zeros = [](const std::string& folder) {
+    Registry registry;
+    registry.load_default();
+    const auto net = load_model(folder, read_model_card(folder, "m"), registry, "m");
+    std::vector<std::pair<std::int64_t, std::int64_t>> out;
+    for (const auto& p : net->parameters())
+      if (p.dim() >= 2) out.emplace_back(p.eq(0).sum().item<std::int64_t>(), p.numel());
+    return out;
+  };
+
+  const auto half = lepton::test::run_lepton_ok({"export", "--storage", url, "--study", "digits", "--prune", "0.5", "-o", dir.file("half")});
+  INFO(half.out);
+  CHECK_THAT(half.out, Catch::Contains("pruned 42240 of 84480 weights (50% of each of 3 layers"));
+  for (const auto& [zero, size] : zeros(dir.file("half"))) CHECK(zero == size / 2);
+  CHECK(json::parse(lepton::test::read_file(dir.file("half") + "/model.json"))["provenance"]["pruned"]["fraction"] == 0.5);
+  const auto r = rows(half.out);
+  REQUIRE(r.count("before"));
+  REQUIRE(r.count("pruned"));
+  CHECK(r.at("pruned")[0] < r.at("before")[0] - 42000);  // nonzero parameters
+  // The pruned folder predicts like any other (here the whole digits file).
+  const json p = json::parse(lepton::test::run_lepton_ok({"predict", "--model", dir.file("half"), "--data", data_file, "--json", "--limit", "0"}).out);
+  CHECK(p["metrics"]["accuracy"].get<double>() > 0.9);
+
+  // 90% pruned, then fine-tuned: the zeros stay zeros, and the fine-tuning wins back accuracy.
+  const auto tuned = lepton::test::run_lepton_ok(
+      {"export", "--storage", url, "--study", "digits", "--prune", "0.9", "--prune-epochs", "3", "-o", dir.file("tuned")});
+  INFO(tuned.out);
+  for (const auto& [zero, size] : zeros(dir.file("tuned"))) CHECK(zero >= size * 9 / 10);
+  const auto t = rows(tuned.out);
+  REQUIRE(t.count("fine-tuned"));
+  std::printf("pruned 90%%: test accuracy %.4f before, %.4f pruned, %.4f fine-tuned\n", t.at("before")[2], t.at("pruned")[2],
+              t.at("fine-tuned")[2]);
+  CHECK(t.at("fine-tuned")[2] > t.at("pruned")[2]);
+
+  // With int8 on top, into one TorchScript file.
+  const auto both = lepton::test::run_lepton_ok({"export", "--storage", url, "--study", "digits", "--prune", "0.5", "--format",
+                                                 "torchscript", "--quantize", "int8", "-o", dir.file("both.pt")});
+  CHECK_THAT(both.out, Catch::Contains("3 linear layer(s) quantized"));
+  CHECK(std::filesystem::exists(dir.file("both.pt")));
+  CHECK_FALSE(std::filesystem::exists(dir.file("both.pt.pruned.tmp")));
+}
