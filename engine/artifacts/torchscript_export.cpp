@@ -200,7 +200,9 @@ TorchScriptExport export_torchscript(const std::string& folder, const Registry& 
                 {"input_shape", card.input_shape},
                 {"class_names", card.class_names},
                 {"feature_names", card.feature_names},
-                {"dataset", {{"plugin", card.dataset_plugin}, {"config", card.dataset_config}}},
+                // What `lepton predict` needs to read data files for the file: the plugin's fitted state too.
+                {"dataset", {{"plugin", card.dataset_plugin}, {"config", card.dataset_config}, {"fitted", card.dataset_fitted},
+                             {"subset_classes", card.subset_classes}}},
                 {"preprocess", card.preprocess},
                 {"provenance", provenance}};
   if (int8) about["quantized"] = {{"dtype", "int8"}, {"linear_layers", out.quantized.linear}, {"float_layers", out.quantized.kept_float}};

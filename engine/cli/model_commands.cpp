@@ -338,7 +338,8 @@ feature_names, input_shape, logits(rows) and preprocess(rows). It works for ever
 --quantize int8 (with --format torchscript) stores the linear layers' weights as int8, quantizing
 activations per batch (PyTorch's dynamic quantization, onednn or qnnpack); convolutions stay float32.
 It prints the file size, validation and test accuracy (on the study's own splits) and single-row
-latency of the float32 and the int8 file side by side. lepton serve and torch.jit.load run it as any other.
+latency of the float32 and the int8 file side by side. lepton predict, lepton serve and torch.jit.load
+run it as any other.
 --prune FRACTION zeroes that fraction of every linear and convolution layer's smallest weights (either
 format), optionally fine-tuned for --prune-epochs N on the study's training split with the trial's own
 settings, the pruned weights held at zero; it prints the same comparison. Both can be combined.
@@ -348,7 +349,9 @@ Examples:
   lepton export --storage sqlite:///lepton.db --study digits-student --format torchscript --quantize int8 -o student.pt)");
 
   predict_ = app.add_subcommand("predict", "Predict a data file with an exported model; score it when it has labels");
-  predict_->add_option("--model", predict_args_.model, "An exported model's folder (or a trial's artifact folder)")->required();
+  predict_->add_option("--model", predict_args_.model,
+                       "An exported model's folder (or a trial's artifact folder), or a file from export --format torchscript")
+      ->required();
   predict_->add_option("--data", predict_args_.data, "The file to predict, in the format the model was trained from "
                                                     "(for images: a folder, one image or a manifest)")->required();
   predict_->add_option("--limit", predict_args_.limit, "Print at most N predictions (metrics still cover every sample)")

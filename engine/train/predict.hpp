@@ -32,9 +32,10 @@ struct Predictions {
 /// ConfigError at "--data" for a missing plugin, an empty file or samples of another shape.
 DataSplits read_for_prediction(const ModelCard& card, const std::string& data_file, const Registry& registry);
 
-/// Loads the model saved in `model_folder` and predicts every sample of `data_file` (relative paths
-/// from the working directory). Throws ConfigError for a bad folder, a missing plugin or a file
-/// that does not fit the model.
-Predictions predict_file(const std::string& model_folder, const std::string& data_file, const Registry& registry);
+/// Loads the model saved in `model` (a folder, or a file from `lepton export --format torchscript`,
+/// int8 ones included) and predicts every sample of `data_file` (relative paths from the working
+/// directory). Throws ConfigError for a bad folder or file, a missing plugin or a data file that
+/// does not fit the model.
+Predictions predict_file(const std::string& model, const std::string& data_file, const Registry& registry);
 
 }  // namespace lepton::engine

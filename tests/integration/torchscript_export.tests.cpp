@@ -225,6 +225,16 @@ TEST_CASE("export --quantize int8: int8 linear layers, 3x smaller, accuracy kept
   }
   std::printf("int8 and float32 agree on %d of 1797 rows\n", same);
   CHECK(same >= 1780);
+
+  // lepton predict reads a data file for the int8 file as for the folder (the plugin's fitted state
+  // travels in the file).
+  auto accuracy_of = [&](const std::string& model) {
+    const auto r = lepton::test::run_lepton_ok({"predict", "--model", model, "--data", data_file, "--json", "--limit", "0"});
+    return json::parse(r.out)["metrics"]["accuracy"].get<double>();
+  };
+  const double folder_accuracy = accuracy_of(trial.artifacts.at("model")), int8_accuracy = accuracy_of(int8);
+  CHECK(std::abs(int8_accuracy - folder_accuracy) <= 0.005);
+  CHECK(accuracy_of(float32) == Approx(folder_accuracy).margin(1e-9));
 }
 
 TEST_CASE("export --prune zeroes each layer's smallest weights, fine-tunes with them held at zero, and reports both",
